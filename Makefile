@@ -1,0 +1,58 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Django 6.1 needs Python 3.12+ and the lock file is resolved for 3.12; the machine's default
+# python3 may be older, so look for 3.12 on PATH, then in pyenv's versions, then anything newer.
+PYENV_PYTHONS = $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -V)
+PYTHON ?= $(shell for p in python3.12 $(PYENV_PYTHONS) python3.13 python3.14; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE := portal.settings
+
+.PHONY: help install run test test-fast bench lint chromium
+
+help:
+	@echo "make run    install, migrate, load the demo team, serve the portal and its worker"
+	@echo "make test   install (Chromium included) and run every test"
+	@echo "make bench  throughput and query counts of the main pages"
+	@echo "make lint   ruff, mypy and the migrations check"
+
+$(BIN)/.installed: requirements.lock pyproject.toml
+	@test -n "$(PYTHON)" || { echo "No Python 3.12+ found (try: pyenv install 3.12)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	touch $@
+
+install: $(BIN)/.installed
+
+chromium:
+	@command -v chromium >/dev/null || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py sync_schedules
+	@echo
+	@echo "  The portal: http://$(HOST):$(PORT)/   (Ctrl-C stops the server and the worker)"
+	@echo
+	@trap 'kill 0' EXIT INT TERM; \
+		$(BIN)/python manage.py qcluster & \
+		$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
+
+test: install chromium
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python tests/bench.py
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(BIN)/python manage.py makemigrations --check --dry-run

@@ -1,0 +1,7 @@
+"""App configuration for incidents."""
+
+from django.apps import AppConfig
+
+
+class IncidentsConfig(AppConfig):
+    name = "incidents"

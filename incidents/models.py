@@ -1,0 +1,1 @@
+"""Incidents: forms, timeline, customer updates, post-mortems (see the incidents issue)."""

@@ -1,0 +1,37 @@
+"""Admin views of the audit log (read-only) and API tokens (revoke only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from portal.models import ApiToken, AuditEntry
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
+    list_display = ["at", "action", "subject", "actor"]
+    list_filter = ["action"]
+    search_fields = ["subject", "action"]
+    readonly_fields = ["at", "action", "subject", "actor", "details"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
+    list_display = ["user", "created_at"]
+    fields = ["user", "created_at"]
+    readonly_fields = ["user", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # people create their own, at /account/api-token/

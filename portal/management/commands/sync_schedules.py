@@ -1,0 +1,33 @@
+"""``manage.py sync_schedules``: upsert django-q2's periodic schedules from portal.schedules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django_q.models import Schedule
+
+from portal.schedules import PERIODIC_JOBS
+
+
+class Command(BaseCommand):
+    help = "Create or update the periodic job schedules the portal needs (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        names = {job.name for job in PERIODIC_JOBS}
+        for job in PERIODIC_JOBS:
+            # Schedule.name is not unique: keep the first row of a name, drop any copies.
+            rows = list(Schedule.objects.filter(name=job.name).order_by("id"))
+            for extra in rows[1:]:
+                extra.delete()
+            schedule = rows[0] if rows else Schedule(name=job.name)
+            schedule.func = job.func
+            schedule.schedule_type = Schedule.MINUTES
+            schedule.minutes = job.minutes
+            schedule.repeats = -1
+            schedule.save()
+            self.stdout.write(f"{job.name}: every {job.minutes} minutes ({job.why})")
+        stale = Schedule.objects.filter(func__startswith="rotation.").exclude(name__in=names)
+        stale.delete()

@@ -1,0 +1,58 @@
+"""Cross-cutting records: the audit log of consequential writes, and personal API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditEntry(models.Model):
+    """One consequential write, recorded by the action that made it. Append-only."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=64)
+    subject = models.CharField(max_length=200)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.subject}"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def matching(self, token: str) -> ApiTokenQuerySet:
+        # Looked up by its SHA-256: the raw token is never stored, and an index lookup on a
+        # hash leaks nothing useful through timing.
+        return self.filter(token_hash=hash_token(token), user__is_active=True)
+
+
+class ApiToken(models.Model):
+    """A personal token for scripts: ``Authorization: Bearer <token>``. Stored hashed."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"API token of {self.user}"
+
+    @staticmethod
+    def generate() -> str:
+        return secrets.token_urlsafe(32)

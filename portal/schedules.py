@@ -1,0 +1,28 @@
+"""Every periodic job the portal runs, with why it runs at that cadence.
+
+``manage.py sync_schedules`` upserts these into django-q2's Schedule table by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    func: str
+    minutes: int
+    why: str
+
+
+PERIODIC_JOBS = [
+    PeriodicJob(
+        name="materialise shifts",
+        func="rotation.jobs.materialise_all_shifts",
+        minutes=6 * 60,
+        # Roster edits materialise at once; this only moves the year-ahead horizon, and 4 runs a
+        # day keep it moving even when a worker was down for a night.
+        why="extends the stored year of shifts as time passes",
+    ),
+]

@@ -1,0 +1,36 @@
+"""Template helpers for showing instants in a chosen zone and time left until them."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django import template
+from django.templatetags.tz import do_timezone
+from django.utils import timezone
+
+register = template.Library()
+
+
+@register.filter
+def in_zone(when: datetime | None, zone: str) -> datetime | None:
+    """``{{ shift_end|in_zone:rotation.time_zone|date:"D j M H:i T" }}``."""
+    if when is None:
+        return None
+    # do_timezone marks the value so that the date filter won't convert it back to local time.
+    converted: datetime = do_timezone(when, ZoneInfo(zone))
+    return converted
+
+
+@register.filter
+def time_until(when: datetime | None) -> str:
+    """'2 days 3 hours', '3 hours 5 minutes' or '4 minutes' from now; '' when past."""
+    if when is None:
+        return ""
+    seconds = int((when - timezone.now()).total_seconds())
+    if seconds <= 0:
+        return "now"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
+    shown = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n][:2]
+    return " ".join(shown) or "less than a minute"

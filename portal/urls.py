@@ -1,0 +1,27 @@
+"""URL routes of the portal (DESIGN.md's URL table)."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from portal import views
+from rotation import views as rotation_views
+
+portal_patterns = (
+    [
+        path("", views.dashboard, name="dashboard"),
+        path("account/api-token/", views.api_token, name="api_token"),
+        path("account/api-token/rotate/", views.api_token_rotate, name="api_token_rotate"),
+        path("account/api-token/revoke/", views.api_token_revoke, name="api_token_revoke"),
+    ],
+    "portal",
+)
+
+urlpatterns = [
+    path("", include(portal_patterns)),
+    path("healthz", views.healthz, name="healthz"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/v1/oncall", rotation_views.oncall_api, name="api_oncall"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,301 @@
+"""Every write to rotations with consequences: rosters, shadow weeks, overrides, shifts.
+
+Each action runs in a transaction, writes an audit entry, and leaves the materialised shifts
+equal to what the engine says, so "who is on call" is right the moment it returns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.utils import timezone
+
+from portal.models import AuditEntry
+from rotation import schedule
+from rotation.models import (
+    Engineer,
+    Membership,
+    Override,
+    RosterEra,
+    Rotation,
+    ShadowBooking,
+    Shift,
+    schedule_of,
+)
+
+Actor = AbstractBaseUser | AnonymousUser | None
+# Materialised shifts reach this far back, for calendars and the dashboard's history.
+HISTORY = timedelta(days=35)
+
+
+class RosterError(Exception):
+    """The roster breaks the rotation rules; ``problems`` says how, one message each."""
+
+    def __init__(self, problems: Sequence[schedule.Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(problem.message for problem in self.problems))
+
+
+@dataclass(frozen=True)
+class RosterPlan:
+    """What saving a roster would do: the new schedule, from when, and who gains or loses."""
+
+    before: schedule.Rotation | None
+    after: schedule.Rotation
+    effective: datetime
+    changes: dict[str, dict[str, list[date]]]
+
+    @property
+    def is_change(self) -> bool:
+        return self.before is None or self.before != self.after
+
+
+def _audit(action: str, subject: str, *, by: Actor, **details: object) -> None:
+    actor = by if isinstance(by, AbstractBaseUser) else None
+    AuditEntry.objects.create(action=action, subject=subject, actor=actor, details=details)
+
+
+def plan_roster(
+    rotation: Rotation,
+    members: Sequence[Engineer],
+    shadows: Sequence[tuple[Engineer, date]] | None = None,
+    *,
+    now: datetime | None = None,
+) -> RosterPlan:
+    """The schedule if ``members`` (in order) became the roster now, or RosterError.
+
+    A rotation that has not started is replaced whole; one that has changes from its next
+    handoff, so shifts that have started stay as they were.
+    """
+    now = now or timezone.now()
+    before = schedule_of(rotation) if rotation.pk else None
+    if shadows is None:
+        weeks = before.shadows if before else ()
+    else:
+        weeks = tuple(schedule.ShadowWeek(e.email, day) for e, day in shadows)
+    emails = tuple(member.email for member in members)
+    calendar = rotation.calendar
+    first = calendar.handoff_at(rotation.starts_on)
+    problems: list[schedule.Problem] = []
+    if before is None or now < before.start:
+        after = schedule.Rotation((schedule.Era(first, emails, calendar),), weeks)
+        effective = first
+    else:
+        if first != before.start:
+            started = before.start.astimezone(calendar.time_zone).date()
+            problems.append(
+                schedule.Problem(
+                    "starts-on", f"the rotation started on {started}; its first handoff can't move"
+                )
+            )
+        effective = schedule.next_handoff(before, now)
+        after = schedule.with_roster(
+            dataclasses.replace(before, shadows=weeks), emails, effective, calendar
+        )
+    problems.extend(schedule.problems(after))
+    if problems:
+        raise RosterError(problems)
+    changes = {}
+    if before is not None:
+        window = (max(effective, now), max(effective, now) + timedelta(weeks=26))
+        changes = schedule.weeks_changed(before, after, *window)
+    return RosterPlan(before, after, effective, changes)
+
+
+@transaction.atomic
+def save_roster(
+    rotation: Rotation,
+    members: Sequence[Engineer],
+    shadows: Sequence[tuple[Engineer, date]] | None = None,
+    *,
+    by: Actor,
+    now: datetime | None = None,
+) -> RosterPlan:
+    """Make ``members`` the roster order (and ``shadows`` the shadow weeks, when given).
+
+    Raises RosterError, writing nothing, when the result would break a rule.
+    """
+    now = now or timezone.now()
+    plan = plan_roster(rotation, members, shadows, now=now)
+    Membership.objects.filter(rotation=rotation).delete()
+    Membership.objects.bulk_create(
+        Membership(rotation=rotation, engineer=engineer, position=position)
+        for position, engineer in enumerate(members, start=1)
+    )
+    if shadows is not None:
+        _save_shadows(rotation, shadows, now=now)
+    if plan.is_change:
+        _save_eras(rotation, plan, members, by=by)
+        _audit(
+            "roster.saved",
+            rotation.slug,
+            by=by,
+            members=[member.email for member in members],
+            effective=plan.effective.isoformat(),
+            changes={
+                email: {label: [d.isoformat() for d in days] for label, days in change.items()}
+                for email, change in plan.changes.items()
+            },
+        )
+    materialise_shifts(rotation, now=now, spec=plan.after)
+    return plan
+
+
+def _save_eras(
+    rotation: Rotation, plan: RosterPlan, members: Sequence[Engineer], *, by: Actor
+) -> None:
+    RosterEra.objects.filter(rotation=rotation, starts_at__gte=plan.effective).delete()
+    last = plan.after.eras[-1]
+    if last.start != plan.effective:
+        return  # the new order is the one already in force: only later eras went away
+    user = by if isinstance(by, AbstractBaseUser) else None
+    RosterEra.objects.create(
+        rotation=rotation,
+        starts_at=plan.effective,
+        member_ids=[member.id for member in members],
+        time_zone=rotation.time_zone,
+        handoff_weekday=rotation.handoff_weekday,
+        handoff_time=rotation.handoff_time,
+        created_by=user,
+    )
+
+
+def _save_shadows(
+    rotation: Rotation, shadows: Sequence[tuple[Engineer, date]], *, now: datetime
+) -> None:
+    wanted = {(engineer.id, day) for engineer, day in shadows}
+    existing = {(b.engineer_id, b.week_of): b for b in rotation.shadows.all()}
+    today = now.astimezone(rotation.zone).date()
+    for key, booking in existing.items():
+        # A shadow week that has begun is history: it stays.
+        if key not in wanted and booking.week_of > today:
+            booking.delete()
+    ShadowBooking.objects.bulk_create(
+        ShadowBooking(rotation=rotation, engineer_id=engineer_id, week_of=day)
+        for engineer_id, day in wanted - existing.keys()
+    )
+
+
+def plan_shadow_week(rotation: Rotation, engineer: Engineer, week_of: date) -> schedule.Rotation:
+    """The schedule with the shadow week booked, or RosterError saying why it can't be."""
+    spec = schedule_of(rotation)
+    if spec is None:
+        raise RosterError([schedule.Problem("no-roster", "the rotation has no roster yet")])
+    booking = schedule.ShadowWeek(engineer.email, week_of)
+    after = dataclasses.replace(spec, shadows=(*spec.shadows, booking))
+    found = schedule.problems(after)
+    if found:
+        raise RosterError(found)
+    return after
+
+
+@transaction.atomic
+def book_shadow_week(rotation: Rotation, engineer: Engineer, week_of: date, *, by: Actor) -> None:
+    """Book ``engineer`` to shadow the primary for the week starting on ``week_of``."""
+    after = plan_shadow_week(rotation, engineer, week_of)
+    ShadowBooking.objects.get_or_create(rotation=rotation, engineer=engineer, week_of=week_of)
+    _audit(
+        "shadow.booked", rotation.slug, by=by, engineer=engineer.email, week_of=week_of.isoformat()
+    )
+    materialise_shifts(rotation, spec=after)
+
+
+def override_problems(
+    rotation: Rotation, role: str, engineer: Engineer, starts_at: datetime, ends_at: datetime
+) -> list[schedule.Problem]:
+    """Why an override could not be created (empty when it can)."""
+    spec = schedule_of(rotation)
+    if spec is None:
+        return [schedule.Problem("no-roster", "the rotation has no roster yet")]
+    others = [
+        o.as_schedule()
+        for o in rotation.overrides.overlapping(starts_at, ends_at).select_related("engineer")
+    ]
+    candidate = schedule.Override(schedule.Role(role), engineer.email, starts_at, ends_at)
+    return schedule.override_problems(spec, others, candidate)
+
+
+@transaction.atomic
+def create_override(
+    rotation: Rotation,
+    *,
+    role: str,
+    engineer: Engineer,
+    starts_at: datetime,
+    ends_at: datetime,
+    reason: str = "",
+    by: Actor,
+) -> Override:
+    """Put ``engineer`` in ``role`` for the window; RosterError if that breaks a rule."""
+    found = override_problems(rotation, role, engineer, starts_at, ends_at)
+    if found:
+        raise RosterError(found)
+    user = by if isinstance(by, AbstractBaseUser) else None
+    override = Override.objects.create(
+        rotation=rotation,
+        role=role,
+        engineer=engineer,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        reason=reason,
+        created_by=user,
+    )
+    _audit(
+        "override.created",
+        rotation.slug,
+        by=by,
+        role=role,
+        engineer=engineer.email,
+        starts_at=starts_at.isoformat(),
+        ends_at=ends_at.isoformat(),
+    )
+    return override
+
+
+@transaction.atomic
+def materialise_shifts(
+    rotation: Rotation, *, now: datetime | None = None, spec: schedule.Rotation | None = None
+) -> tuple[int, int]:
+    """Make the stored shifts equal the engine's, from a few weeks back to a year ahead.
+
+    Shifts that have started are only ever added (a gap filled), never changed or removed.
+    Returns (created, deleted). Safe to run twice at once: the rotation row is locked.
+    """
+    now = now or timezone.now()
+    Rotation.objects.select_for_update().filter(pk=rotation.pk).exists()
+    spec = spec or schedule_of(rotation)
+    if spec is None:
+        return 0, 0
+    start = max(spec.start, now - HISTORY)
+    horizon = now + timedelta(days=settings.SHIFT_HORIZON_DAYS)
+    ids = dict(Engineer.objects.values_list("email", "id"))
+    desired = {
+        (shift.role.value, ids[shift.member], shift.start, shift.end)
+        for shift in schedule.shifts_between(spec, start, horizon)
+    }
+    stored = {
+        (row.role, row.engineer_id, row.starts_at, row.ends_at): row.id
+        for row in Shift.objects.filter(rotation=rotation, ends_at__gt=start)
+    }
+    stale = [row_id for key, row_id in stored.items() if key not in desired and key[2] > now]
+    Shift.objects.filter(id__in=stale).delete()
+    Shift.objects.bulk_create(
+        (
+            Shift(
+                rotation=rotation,
+                role=role,
+                engineer_id=engineer_id,
+                starts_at=starts,
+                ends_at=ends,
+            )
+            for role, engineer_id, starts, ends in desired - stored.keys()
+        ),
+        ignore_conflicts=True,
+    )
+    return len(desired - stored.keys()), len(stale)

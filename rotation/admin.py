@@ -1,0 +1,240 @@
+"""Admin for managers: engineers, rotations with their roster order, shadow weeks, overrides.
+
+Every save goes through ``rotation.actions``: rules are checked by the engine before anything is
+written, and the schedule ahead is re-materialised while started shifts stay as they were.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
+
+from rotation import actions
+from rotation.models import (
+    Engineer,
+    Membership,
+    Override,
+    RosterEra,
+    Rotation,
+    ShadowBooking,
+    Shift,
+)
+
+
+def ordered_members(formset: BaseInlineFormSet[Any, Any, Any]) -> list[Engineer]:
+    rows = [
+        form.cleaned_data
+        for form in formset.forms
+        if form.cleaned_data
+        and not form.cleaned_data.get("DELETE")
+        and form.cleaned_data.get("engineer")
+    ]
+    rows.sort(key=lambda row: row.get("position") or 0)
+    return [row["engineer"] for row in rows]
+
+
+class MembershipForm(forms.ModelForm[Membership]):
+    # Uniqueness is left to the formset, which sees the whole order and names the person listed
+    # twice; row by row, moving someone to another row reads as a duplicate of their old row.
+    def validate_unique(self) -> None:
+        pass
+
+    def validate_constraints(self) -> None:
+        pass
+
+
+class MembershipFormSet(BaseInlineFormSet[Membership, Rotation, Any]):
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        rotation = self.instance
+        if not rotation.starts_on:
+            return  # the rotation form itself is invalid and says why
+        try:
+            actions.plan_roster(rotation, ordered_members(self))
+        except actions.RosterError as error:
+            raise ValidationError([problem.message for problem in error.problems]) from None
+        super().clean()
+
+
+class MembershipInline(admin.TabularInline[Membership, Rotation]):
+    model = Membership
+    form = MembershipForm
+    formset = MembershipFormSet
+    fields = ["position", "engineer"]
+    autocomplete_fields = ["engineer"]
+    extra = 1
+    ordering = ["position"]
+    verbose_name = "member"
+    verbose_name_plural = (
+        "Roster order (position 1 is primary in week 0; changes apply from the next handoff)"
+    )
+
+
+class RosterEraInline(admin.TabularInline[RosterEra, Rotation]):
+    model = RosterEra
+    fields = ["starts_at", "roster", "time_zone", "handoff_weekday", "handoff_time", "created_by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Roster history"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="order")
+    def roster(self, era: RosterEra) -> str:
+        names = dict(Engineer.objects.filter(id__in=era.member_ids).values_list("id", "name"))
+        return ", ".join(names.get(member_id, "?") for member_id in era.member_ids)
+
+
+@admin.register(Rotation)
+class RotationAdmin(admin.ModelAdmin[Rotation]):
+    list_display = ["name", "slug", "time_zone", "handoff_weekday", "handoff_time", "starts_on"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline, RosterEraInline]
+    fieldsets = [
+        (None, {"fields": ["name", "slug"]}),
+        ("Handoff", {"fields": ["time_zone", "handoff_weekday", "handoff_time", "starts_on"]}),
+        (
+            "PagerDuty",
+            {
+                "fields": ["pagerduty_escalation_policy_id", "pagerduty_feeds"],
+                "classes": ["collapse"],
+            },
+        ),
+    ]
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Membership:
+            formset.save()
+            return
+        plan = actions.save_roster(form.instance, ordered_members(formset), by=request.user)
+        # The action rewrote the rows; the admin's change message reads these lists.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        names = dict(Engineer.objects.filter(email__in=plan.changes).values_list("email", "name"))
+        for email, change_of_weeks in sorted(plan.changes.items()):
+            gains, loses = (weeks_list(change_of_weeks[key]) for key in ("gains", "loses"))
+            messages.info(request, f"{names.get(email, email)} gains {gains}; loses {loses}.")
+
+
+def weeks_list(days: list[date], shown: int = 6) -> str:
+    """'week of 8 Dec, 15 Dec and 3 more', for the who-gains-and-loses message."""
+    if not days:
+        return "no weeks"
+    text = ", ".join(f"{day:%-d %b}" for day in days[:shown])
+    more = f" and {len(days) - shown} more" if len(days) > shown else ""
+    return f"weeks of {text}{more}"
+
+
+@admin.register(Engineer)
+class EngineerAdmin(admin.ModelAdmin[Engineer]):
+    list_display = ["name", "email", "phone", "pagerduty_user_id", "time_zone", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "email"]
+    autocomplete_fields = ["user"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # past shifts name them: deactivate instead
+
+
+class ShadowBookingForm(forms.ModelForm[ShadowBooking]):
+    class Meta:
+        model = ShadowBooking
+        fields = ["rotation", "engineer", "week_of"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        rotation, engineer, week_of = (
+            data.get("rotation"),
+            data.get("engineer"),
+            data.get("week_of"),
+        )
+        if rotation and engineer and week_of:
+            try:
+                actions.plan_shadow_week(rotation, engineer, week_of)
+            except actions.RosterError as error:
+                raise ValidationError([problem.message for problem in error.problems]) from None
+        return data
+
+
+@admin.register(ShadowBooking)
+class ShadowBookingAdmin(admin.ModelAdmin[ShadowBooking]):
+    form = ShadowBookingForm
+    list_display = ["engineer", "rotation", "week_of"]
+    list_filter = ["rotation"]
+    autocomplete_fields = ["engineer"]
+
+    def save_model(self, request: HttpRequest, obj: ShadowBooking, form: Any, change: bool) -> None:
+        actions.book_shadow_week(obj.rotation, obj.engineer, obj.week_of, by=request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # book another week instead: a booking is history once it starts
+
+
+class OverrideForm(forms.ModelForm[Override]):
+    class Meta:
+        model = Override
+        fields = ["rotation", "role", "engineer", "starts_at", "ends_at", "reason"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
+            raise ValidationError({"ends_at": "An override must end after it starts."})
+        if all(data.get(key) for key in ("rotation", "role", "engineer", "starts_at", "ends_at")):
+            found = actions.override_problems(
+                data["rotation"], data["role"], data["engineer"], data["starts_at"], data["ends_at"]
+            )
+            if found:
+                raise ValidationError([problem.message for problem in found])
+        return data
+
+
+@admin.register(Override)
+class OverrideAdmin(admin.ModelAdmin[Override]):
+    form = OverrideForm
+    list_display = ["rotation", "role", "engineer", "starts_at", "ends_at", "reason", "created_by"]
+    list_filter = ["rotation", "role"]
+    autocomplete_fields = ["engineer"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # end it early or add a later override instead: both keep the record
+
+    def save_model(self, request: HttpRequest, obj: Override, form: Any, change: bool) -> None:
+        created = actions.create_override(
+            obj.rotation,
+            role=obj.role,
+            engineer=obj.engineer,
+            starts_at=obj.starts_at,
+            ends_at=obj.ends_at,
+            reason=obj.reason,
+            by=request.user,
+        )
+        obj.pk = created.pk
+
+
+@admin.register(Shift)
+class ShiftAdmin(admin.ModelAdmin[Shift]):
+    list_display = ["rotation", "role", "engineer", "starts_at", "ends_at"]
+    list_filter = ["rotation", "role"]
+    date_hierarchy = "starts_at"
+    list_select_related = ["rotation", "engineer"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # materialised from the roster: edit the roster or add an override
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Shift]:
+        return super().get_queryset(request).select_related("rotation", "engineer")

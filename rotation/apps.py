@@ -1,0 +1,7 @@
+"""App configuration for rotation."""
+
+from django.apps import AppConfig
+
+
+class RotationConfig(AppConfig):
+    name = "rotation"

@@ -1,0 +1,73 @@
+"""``manage.py seed_demo``: a demo team of 8 on the Platform rotation, one shadowing this week.
+
+Idempotent: a second run finds everything in place and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from portal.actions import ensure_managers_group
+from rotation.actions import save_roster
+from rotation.models import Engineer, Rotation
+
+DEMO_PASSWORD = "oncall-demo-2026"
+MANAGER = "carol@example.com"
+# (name, email, time zone, phone); the last one is new and shadows this week.
+TEAM = [
+    ("Alice Nguyen", "alice@example.com", "America/Los_Angeles", "+1 415 555 0101"),
+    ("Bob Okafor", "bob@example.com", "America/New_York", "+1 212 555 0102"),
+    ("Carol Díaz", MANAGER, "America/Los_Angeles", "+1 415 555 0103"),
+    ("Dan Brooks", "dan@example.com", "Europe/London", "+44 20 7946 0104"),
+    ("Erin Walsh", "erin@example.com", "Europe/Berlin", "+49 30 5550 0105"),
+    ("Frank Moreau", "frank@example.com", "America/Los_Angeles", "+1 415 555 0106"),
+    ("Grace Kim", "grace@example.com", "Asia/Seoul", "+82 2 555 0107"),
+    ("Hiro Tanaka", "hiro@example.com", "Asia/Tokyo", "+81 3 5550 0108"),
+]
+
+
+class Command(BaseCommand):
+    help = "Load the demo team: 8 engineers on the Platform rotation, one shadowing this week."
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        managers = ensure_managers_group()
+        users = get_user_model()
+        engineers = []
+        for name, email, zone, phone in TEAM:
+            user, created = users.objects.get_or_create(
+                username=email, defaults={"email": email, "first_name": name.split()[0]}
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.is_staff = email == MANAGER
+                user.save()
+                if email == MANAGER:
+                    user.groups.add(managers)
+            engineer, _ = Engineer.objects.get_or_create(
+                email=email,
+                defaults={"name": name, "time_zone": zone, "phone": phone, "user": user},
+            )
+            engineers.append(engineer)
+        rotation = Rotation.objects.filter(slug="platform").first()
+        if rotation is None:
+            rotation = Rotation(slug="platform", name="Platform", time_zone="America/Los_Angeles")
+            this_week = rotation.calendar.handoff_day_at_or_before(timezone.now())
+            # Three weeks of history; the newcomer (last in the order) shadows this week and
+            # takes their first turn, as secondary, three weeks from now.
+            rotation.starts_on = this_week - timedelta(weeks=3)
+            rotation.save()
+            save_roster(rotation, engineers, [(engineers[-1], this_week)], by=None)
+        else:
+            save_roster(rotation, engineers, None, by=None)
+        self.stdout.write(
+            f"Demo team ready: {len(engineers)} engineers on {rotation.name}.\n"
+            f"  Log in as {MANAGER} (manager) or alice@example.com (engineer), "
+            f"password {DEMO_PASSWORD}"
+        )

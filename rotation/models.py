@@ -1,0 +1,264 @@
+"""Engineers, rotations and their rosters, shadow weeks, overrides and materialised shifts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo, available_timezones
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from rotation import schedule
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone (e.g. America/Los_Angeles)")
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0
+    TUESDAY = 1
+    WEDNESDAY = 2
+    THURSDAY = 3
+    FRIDAY = 4
+    SATURDAY = 5
+    SUNDAY = 6
+
+
+class Role(models.TextChoices):
+    PRIMARY = schedule.Role.PRIMARY.value, "Primary"
+    SECONDARY = schedule.Role.SECONDARY.value, "Secondary"
+    SHADOW = schedule.Role.SHADOW.value, "Shadow"
+
+
+class Engineer(models.Model):
+    """A person who can be on call; linked to the Django user they log in as."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    name = models.CharField(max_length=200)
+    email = models.EmailField(unique=True)
+    phone = models.CharField(max_length=40, blank=True)
+    pagerduty_user_id = models.CharField("PagerDuty user id", max_length=20, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True, validators=[validate_time_zone])
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class Rotation(models.Model):
+    """A weekly rotation: its calendar, and (through Membership) the roster order to come."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    time_zone = models.CharField(
+        max_length=64, default="America/Los_Angeles", validators=[validate_time_zone]
+    )
+    handoff_weekday = models.IntegerField(choices=Weekday.choices, default=Weekday.TUESDAY)
+    handoff_time = models.TimeField(default=time(10, 0))
+    starts_on = models.DateField(help_text="The first handoff: week 0 begins here.")
+    pagerduty_escalation_policy_id = models.CharField(max_length=20, blank=True)
+    pagerduty_feeds = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:rotation_rotation_change", args=[self.pk])
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def calendar(self) -> schedule.Calendar:
+        return schedule.Calendar(self.zone, self.handoff_weekday, self.handoff_time)
+
+    def clean(self) -> None:
+        if self.starts_on and self.starts_on.weekday() != self.handoff_weekday:
+            day = Weekday(self.handoff_weekday).label
+            raise ValidationError(
+                {"starts_on": f"The first handoff must fall on the handoff day ({day})."}
+            )
+
+
+class Membership(models.Model):
+    """One place in a rotation's roster order: the order a manager edits."""
+
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="memberships")
+    engineer = models.ForeignKey(Engineer, on_delete=models.PROTECT, related_name="memberships")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["rotation", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rotation", "engineer"], name="member_once_per_rotation"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.engineer}"
+
+
+class RosterEra(models.Model):
+    """The roster order and calendar in force from ``starts_at`` until the next era.
+
+    Appended by ``rotation.actions.save_roster`` at the next handoff, so history stays as it was.
+    """
+
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="eras")
+    starts_at = models.DateTimeField()
+    member_ids = models.JSONField(help_text="Engineer ids in roster order.")
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    handoff_weekday = models.IntegerField(choices=Weekday.choices)
+    handoff_time = models.TimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["rotation", "starts_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["rotation", "starts_at"], name="one_era_per_instant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rotation} from {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def calendar(self) -> schedule.Calendar:
+        return schedule.Calendar(ZoneInfo(self.time_zone), self.handoff_weekday, self.handoff_time)
+
+
+class ShadowBooking(models.Model):
+    """A new engineer shadows the primary for the week that starts on ``week_of``."""
+
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="shadows")
+    engineer = models.ForeignKey(Engineer, on_delete=models.PROTECT, related_name="shadow_weeks")
+    week_of = models.DateField(help_text="The handoff date the shadow week starts on.")
+
+    class Meta:
+        ordering = ["rotation", "week_of"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rotation", "engineer", "week_of"], name="one_shadow_booking_per_week"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.engineer} shadows {self.rotation} from {self.week_of}"
+
+
+class OverrideQuerySet(models.QuerySet["Override"]):
+    def overlapping(self, start: datetime, end: datetime) -> OverrideQuerySet:
+        return self.filter(starts_at__lt=end, ends_at__gt=start)
+
+
+class Override(models.Model):
+    """Someone else holds a role for a window (an hour, a day, a week); it beats the schedule."""
+
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="overrides")
+    role = models.CharField(
+        max_length=10, choices=[(Role.PRIMARY, "Primary"), (Role.SECONDARY, "Secondary")]
+    )
+    engineer = models.ForeignKey(Engineer, on_delete=models.PROTECT, related_name="overrides")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = OverrideQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["rotation", "created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="override_ends_after_start"
+            )
+        ]
+        indexes = [models.Index(fields=["rotation", "ends_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.engineer} as {self.role} {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%Y-%m-%d %H:%M}"
+
+    def as_schedule(self) -> schedule.Override:
+        return schedule.Override(
+            schedule.Role(self.role), self.engineer.email, self.starts_at, self.ends_at
+        )
+
+
+class ShiftQuerySet(models.QuerySet["Shift"]):
+    def covering(self, when: datetime) -> ShiftQuerySet:
+        return self.filter(starts_at__lte=when, ends_at__gt=when)
+
+    def upcoming_for(self, engineer: Engineer, after: datetime) -> ShiftQuerySet:
+        return self.filter(engineer=engineer, ends_at__gt=after).order_by("starts_at")
+
+
+class Shift(models.Model):
+    """A scheduled shift materialised from the engine (overrides are applied when read)."""
+
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="shifts")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    engineer = models.ForeignKey(Engineer, on_delete=models.PROTECT, related_name="shifts")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+
+    objects = ShiftQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["rotation", "starts_at", "role"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rotation", "role", "engineer", "starts_at"], name="one_shift_per_slot"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["rotation", "ends_at", "starts_at"]),
+            models.Index(fields=["engineer", "ends_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.engineer} {self.role} {self.starts_at:%Y-%m-%d}"
+
+    @property
+    def week_of(self) -> date:
+        return self.starts_at.astimezone(self.rotation.zone).date()
+
+
+def schedule_of(rotation: Rotation) -> schedule.Rotation | None:
+    """The engine's view of a rotation (members keyed by email); None before its first roster."""
+    eras = list(rotation.eras.all())
+    if not eras:
+        return None
+    shadows = list(rotation.shadows.select_related("engineer"))
+    ids = {member_id for era in eras for member_id in era.member_ids}
+    emails = dict(Engineer.objects.filter(id__in=ids).values_list("id", "email"))
+    return schedule.Rotation(
+        tuple(
+            schedule.Era(era.starts_at, tuple(emails[i] for i in era.member_ids), era.calendar)
+            for era in eras
+        ),
+        tuple(schedule.ShadowWeek(s.engineer.email, s.week_of) for s in shadows),
+    )

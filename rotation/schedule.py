@@ -1,0 +1,524 @@
+"""The rotation engine: roster and calendar in, shifts out. Pure Python: no Django, no I/O.
+
+Vocabulary
+- A *calendar* says when handoffs happen: a weekday and a wall-clock time in an IANA zone.
+- An *era* is one roster order with one calendar, in force from an instant (always a handoff)
+  until the next era begins. Editing a roster appends an era that starts at the next handoff,
+  so shifts that have started are never rewritten.
+- A *slot* is one handoff-to-handoff stretch of an era; slot ``j`` of an era has primary
+  ``order[(first + j) % n]`` and secondary ``order[(first + j + 1) % n]``. That is the chain
+  rule: this slot's secondary is the next slot's primary. Each era's ``first`` is derived from
+  the era before it so that the chain carries across roster edits.
+- A *shadow week* books a new engineer beside the primary for the slot that starts on a
+  handoff date; they must not hold primary or secondary before it ends.
+- An *override* puts someone else in one role for a window; it beats the schedule.
+
+Every instant is an aware ``datetime``; the engine returns UTC instants. Handoffs are computed
+as wall-clock times in the rotation's zone and converted to UTC only to compare, so a handoff
+stays at 10:00 local across DST and the shift spanning a change lasts 167 or 169 hours.
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+WEEK = timedelta(days=7)
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+TUESDAY = 1
+
+
+class Role(enum.StrEnum):
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+    SHADOW = "shadow"
+
+
+class ScheduleError(ValueError):
+    """The rotation cannot be scheduled as given (see ``problems()`` for the full list)."""
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Weekly handoffs at a wall-clock time in a zone (default Tuesday 10:00 Los Angeles)."""
+
+    time_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/Los_Angeles"))
+    weekday: int = TUESDAY
+    at: time = time(10, 0)
+
+    def handoff_at(self, day: date) -> datetime:
+        """The UTC instant of the handoff on local date ``day``.
+
+        A wall time that does not exist (inside a spring-forward gap) resolves with the offset in
+        force before the gap, as ``fold=0`` does, i.e. one hour later on the wall; a repeated
+        wall time (fall-back) takes its first occurrence.
+        """
+        return datetime.combine(day, self.at, tzinfo=self.time_zone).astimezone(UTC)
+
+    def is_handoff_day(self, day: date) -> bool:
+        return day.weekday() == self.weekday
+
+    def handoff_day_at_or_before(self, when: datetime) -> date:
+        """Local date of the last handoff at or before ``when``."""
+        local = when.astimezone(self.time_zone)
+        day = local.date() - timedelta(days=(local.weekday() - self.weekday) % 7)
+        # Compare in UTC: aware datetimes sharing a ZoneInfo compare by wall time.
+        if self.handoff_at(day) > when.astimezone(UTC):
+            day -= WEEK
+        return day
+
+    def handoff_day_after(self, when: datetime) -> date:
+        """Local date of the first handoff strictly after ``when``."""
+        return self.handoff_day_at_or_before(when) + WEEK
+
+
+@dataclass(frozen=True)
+class Era:
+    """One roster order and calendar, in force from ``start`` until the next era's start."""
+
+    start: datetime
+    members: tuple[str, ...]
+    calendar: Calendar = field(default_factory=Calendar)
+
+
+@dataclass(frozen=True)
+class ShadowWeek:
+    """``member`` shadows the primary for the slot that starts on the handoff of ``week_of``."""
+
+    member: str
+    week_of: date
+
+
+@dataclass(frozen=True)
+class Override:
+    """``member`` holds ``role`` from ``start`` to ``end``; later overrides in a list win."""
+
+    role: Role
+    member: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, order=True)
+class Shift:
+    """Someone in one role from ``start`` to ``end`` (UTC)."""
+
+    start: datetime
+    end: datetime
+    role: Role
+    member: str
+
+
+@dataclass(frozen=True)
+class OnCall:
+    """Who holds each role at ``at``, when the slot ends and who takes over then."""
+
+    at: datetime
+    primary: str
+    secondary: str
+    shadows: tuple[str, ...]
+    shift_start: datetime
+    shift_end: datetime
+    next_primary: str
+    next_secondary: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A rule the rotation breaks; ``member`` names whom it is about, when it is one person."""
+
+    code: str
+    message: str
+    member: str | None = None
+
+
+@dataclass(frozen=True)
+class _Slot:
+    era: int
+    index: int
+    start: datetime
+    end: datetime
+    primary: str
+    secondary: str
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """A rotation as the engine sees it: eras in start order, plus shadow bookings."""
+
+    eras: tuple[Era, ...]
+    shadows: tuple[ShadowWeek, ...] = ()
+
+    @classmethod
+    def weekly(
+        cls,
+        members: Sequence[str],
+        starts_on: date,
+        *,
+        time_zone: str = "America/Los_Angeles",
+        weekday: int = TUESDAY,
+        at: time = time(10, 0),
+        shadows: Iterable[ShadowWeek] = (),
+    ) -> Rotation:
+        """A rotation with one era whose week 0 begins at the handoff on ``starts_on``."""
+        calendar = Calendar(ZoneInfo(time_zone), weekday, at)
+        era = Era(calendar.handoff_at(starts_on), tuple(members), calendar)
+        return cls((era,), tuple(shadows))
+
+    @property
+    def start(self) -> datetime:
+        return self.eras[0].start
+
+    @cached_property
+    def _starts(self) -> list[datetime]:
+        return [era.start.astimezone(UTC) for era in self.eras]
+
+    @cached_property
+    def _first_primary(self) -> list[int]:
+        """Index into each era's order of its slot-0 primary, chained from the era before."""
+        firsts = [0]
+        for number in range(1, len(self.eras)):
+            before, era = self.eras[number - 1], self.eras[number]
+            if len(before.members) < 2 or len(era.members) < 2:
+                firsts.append(0)
+                continue
+            last = self._slot_count(number - 1) - 1
+            handed_to = (firsts[-1] + last + 1) % len(before.members)
+            firsts.append(_continue_chain(before.members, handed_to, era.members))
+        return firsts
+
+    def _era_end(self, number: int) -> datetime | None:
+        return self._starts[number + 1] if number + 1 < len(self.eras) else None
+
+    def _slot_count(self, number: int) -> int:
+        end = self._era_end(number)
+        assert end is not None, "the last era has no end"
+        era = self.eras[number]
+        first_handoff = era.calendar.handoff_day_after(era.start)
+        if era.calendar.handoff_at(first_handoff) >= end:
+            return 1
+        last_handoff = era.calendar.handoff_day_at_or_before(end - timedelta(microseconds=1))
+        return (last_handoff - first_handoff).days // 7 + 2
+
+    def _slot(self, number: int, index: int) -> _Slot:
+        era = self.eras[number]
+        order, first = era.members, self._first_primary[number]
+        era_end = self._era_end(number)
+        first_handoff = era.calendar.handoff_day_after(era.start)
+        start = (
+            era.start if index == 0 else era.calendar.handoff_at(first_handoff + (index - 1) * WEEK)
+        )
+        end = era.calendar.handoff_at(first_handoff + index * WEEK)
+        if era_end is not None and end >= era_end:
+            end = era_end
+        return _Slot(
+            era=number,
+            index=index,
+            start=start.astimezone(UTC),
+            end=end,
+            primary=order[(first + index) % len(order)],
+            secondary=order[(first + index + 1) % len(order)],
+        )
+
+    def _slot_at(self, when: datetime) -> _Slot | None:
+        when = when.astimezone(UTC)
+        number = bisect.bisect_right(self._starts, when) - 1
+        if number < 0:
+            return None
+        era = self.eras[number]
+        if len(era.members) < 2:
+            raise ScheduleError(f"fewer than two members from {era.start.isoformat()}")
+        first_handoff = era.calendar.handoff_day_after(era.start)
+        if when < era.calendar.handoff_at(first_handoff):
+            return self._slot(number, 0)
+        index = (era.calendar.handoff_day_at_or_before(when) - first_handoff).days // 7 + 1
+        return self._slot(number, index)
+
+    def _slots(self, start: datetime, end: datetime) -> Iterator[_Slot]:
+        """Slots that overlap [start, end), in order."""
+        slot = self._slot_at(max(start, self.start))
+        while slot is not None and slot.start < end:
+            yield slot
+            number = slot.era + 1
+            if number < len(self.eras) and slot.end == self._starts[number]:
+                if len(self.eras[number].members) < 2:
+                    raise ScheduleError(f"fewer than two members from {slot.end.isoformat()}")
+                slot = self._slot(number, 0)
+            else:
+                slot = self._slot(slot.era, slot.index + 1)
+
+    def shadow_window(self, booking: ShadowWeek) -> tuple[datetime, datetime] | None:
+        """The slot a shadow booking covers, or None when ``week_of`` is not a handoff date."""
+        for number in range(len(self.eras) - 1, -1, -1):
+            calendar = self.eras[number].calendar
+            handoff = calendar.handoff_at(booking.week_of)
+            if handoff >= self._starts[number]:
+                if not calendar.is_handoff_day(booking.week_of):
+                    return None
+                slot = self._slot_at(handoff)
+                if slot is None or slot.start != handoff:
+                    return None
+                return slot.start, slot.end
+        return None
+
+
+def _continue_chain(before: Sequence[str], handed_to: int, after: Sequence[str]) -> int:
+    """Where the new order starts: the outgoing secondary, else whoever followed them."""
+    for step in range(len(before)):
+        member = before[(handed_to + step) % len(before)]
+        if member in after:
+            return after.index(member)
+    return 0
+
+
+def with_roster(
+    rotation: Rotation,
+    members: Sequence[str],
+    effective: datetime,
+    calendar: Calendar | None = None,
+) -> Rotation:
+    """The rotation with a new era from ``effective`` on; later eras are superseded.
+
+    ``effective`` must be a handoff (``next_handoff``) so that no started slot changes.
+    """
+    effective = effective.astimezone(UTC)
+    kept = tuple(era for era in rotation.eras if era.start.astimezone(UTC) < effective)
+    calendar = calendar or (kept[-1].calendar if kept else rotation.eras[0].calendar)
+    if kept and kept[-1].members == tuple(members) and kept[-1].calendar == calendar:
+        return Rotation(kept, rotation.shadows)  # nothing changes from `effective` on
+    return Rotation((*kept, Era(effective, tuple(members), calendar)), rotation.shadows)
+
+
+def weeks_changed(
+    before: Rotation, after: Rotation, start: datetime, end: datetime
+) -> dict[str, dict[str, list[date]]]:
+    """Who gains and who loses which primary/secondary weeks in [start, end), by member.
+
+    Weeks are named by the local date their shift starts on: ``{"alice": {"gains": [...],
+    "loses": [...]}}``; members whose weeks stay the same are left out.
+    """
+
+    def weeks(rotation: Rotation) -> set[tuple[str, date]]:
+        return {
+            (s.member, s.start.astimezone(rotation.eras[-1].calendar.time_zone).date())
+            for s in shifts_between(rotation, start, end)
+            if s.role != Role.SHADOW and s.start >= start
+        }
+
+    old, new = weeks(before), weeks(after)
+    changes: dict[str, dict[str, list[date]]] = {}
+    for label, found in (("gains", new - old), ("loses", old - new)):
+        for member, day in sorted(found):
+            changes.setdefault(member, {"gains": [], "loses": []})[label].append(day)
+    return changes
+
+
+def next_handoff(rotation: Rotation, after: datetime) -> datetime:
+    """The first slot boundary strictly after ``after`` (the rotation's start, if later)."""
+    if after < rotation.start:
+        return rotation.start
+    slot = rotation._slot_at(after)
+    assert slot is not None
+    return slot.end
+
+
+def shifts_between(rotation: Rotation, start: datetime, end: datetime) -> list[Shift]:
+    """Scheduled shifts (primary, secondary, shadow) overlapping [start, end), by start time.
+
+    Overrides are not applied: see ``effective_shifts`` for the final schedule.
+    """
+    shifts: list[Shift] = []
+    for slot in rotation._slots(start, end):
+        shifts.append(Shift(slot.start, slot.end, Role.PRIMARY, slot.primary))
+        shifts.append(Shift(slot.start, slot.end, Role.SECONDARY, slot.secondary))
+    shifts.extend(_shadow_shifts(rotation, start, end))
+    shifts.sort(key=lambda shift: (shift.start, list(Role).index(shift.role), shift.member))
+    return shifts
+
+
+def _shadow_shifts(rotation: Rotation, start: datetime, end: datetime) -> list[Shift]:
+    shifts = []
+    for booking in rotation.shadows:
+        window = rotation.shadow_window(booking)
+        if window is not None and window[0] < end and window[1] > start:
+            shifts.append(Shift(window[0], window[1], Role.SHADOW, booking.member))
+    return shifts
+
+
+def _covering(overrides: Sequence[Override], role: Role, when: datetime) -> str | None:
+    for override in reversed(overrides):
+        if override.role == role and override.start <= when < override.end:
+            return override.member
+    return None
+
+
+def on_call_at(
+    rotation: Rotation, at: datetime, overrides: Sequence[Override] = ()
+) -> OnCall | None:
+    """Who is on call at ``at`` with overrides applied; None before the rotation starts.
+
+    ``next_*`` are the people on call at ``shift_end``, the next handoff.
+    """
+    slot = rotation._slot_at(at)
+    if slot is None:
+        return None
+    end = slot.end
+    following = rotation._slot_at(end)
+    assert following is not None
+    shadows = tuple(
+        shift.member for shift in _shadow_shifts(rotation, at, at + timedelta(microseconds=1))
+    )
+    return OnCall(
+        at=at.astimezone(UTC),
+        primary=_covering(overrides, Role.PRIMARY, at) or slot.primary,
+        secondary=_covering(overrides, Role.SECONDARY, at) or slot.secondary,
+        shadows=shadows,
+        shift_start=slot.start,
+        shift_end=end,
+        next_primary=_covering(overrides, Role.PRIMARY, end) or following.primary,
+        next_secondary=_covering(overrides, Role.SECONDARY, end) or following.secondary,
+    )
+
+
+def effective_shifts(
+    rotation: Rotation, overrides: Sequence[Override], start: datetime, end: datetime
+) -> list[Shift]:
+    """The final schedule over [start, end): scheduled shifts cut where overrides begin and end."""
+    scheduled = shifts_between(rotation, start, end)
+    shadows = [shift for shift in scheduled if shift.role == Role.SHADOW]
+    result = list(shadows)
+    for role in (Role.PRIMARY, Role.SECONDARY):
+        base = [shift for shift in scheduled if shift.role == role]
+        cuts = sorted(
+            {shift.start for shift in base}
+            | {shift.end for shift in base}
+            | {o.start for o in overrides if o.role == role}
+            | {o.end for o in overrides if o.role == role}
+        )
+        pieces: list[Shift] = []
+        for shift in base:
+            edges = [shift.start, *(c for c in cuts if shift.start < c < shift.end), shift.end]
+            for piece_start, piece_end in itertools.pairwise(edges):
+                member = _covering(overrides, role, piece_start) or shift.member
+                if pieces and pieces[-1].member == member and pieces[-1].end == piece_start:
+                    pieces[-1] = Shift(pieces[-1].start, piece_end, role, member)
+                else:
+                    pieces.append(Shift(piece_start, piece_end, role, member))
+        result.extend(pieces)
+    result.sort(key=lambda shift: (shift.start, list(Role).index(shift.role), shift.member))
+    return result
+
+
+def override_problems(
+    rotation: Rotation, overrides: Sequence[Override], candidate: Override
+) -> list[Problem]:
+    """What would go wrong if ``candidate`` were added to ``overrides``."""
+    if candidate.end <= candidate.start:
+        return [Problem("override-window", "an override must end after it starts")]
+    if candidate.start < rotation.start:
+        return [Problem("override-window", "the override starts before the rotation does")]
+    if candidate.role == Role.SHADOW:
+        return [Problem("override-role", "overrides replace the primary or the secondary")]
+    every = [*overrides, candidate]
+    shifts = effective_shifts(rotation, every, candidate.start, candidate.end)
+    other = Role.SECONDARY if candidate.role == Role.PRIMARY else Role.PRIMARY
+    for shift in shifts:
+        if shift.role != other or shift.member != candidate.member:
+            continue
+        if shift.start < candidate.end and shift.end > candidate.start:
+            return [
+                Problem(
+                    "same-person",
+                    f"{candidate.member} is already {other} from {shift.start.isoformat()}; "
+                    "primary and secondary must be two different people",
+                    candidate.member,
+                )
+            ]
+    return []
+
+
+def problems(rotation: Rotation) -> list[Problem]:
+    """Every rule the rotation breaks; an empty list means it can be scheduled."""
+    found: list[Problem] = []
+    for era in rotation.eras:
+        when = era.start.astimezone(era.calendar.time_zone).date().isoformat()
+        if len(era.members) < 2:
+            found.append(Problem("too-few", f"a rotation needs at least two members (from {when})"))
+        seen: set[str] = set()
+        for member in era.members:
+            if member in seen:
+                found.append(Problem("duplicate", f"{member} is listed twice", member))
+            seen.add(member)
+    if found:
+        return found
+    for booking in rotation.shadows:
+        found.extend(_shadow_problems(rotation, booking))
+    return found
+
+
+def _shadow_problems(rotation: Rotation, booking: ShadowWeek) -> list[Problem]:
+    member, week = booking.member, booking.week_of.isoformat()
+    calendar = rotation.eras[0].calendar
+    if booking.week_of < rotation.start.astimezone(calendar.time_zone).date():
+        return [
+            Problem(
+                "shadow-early",
+                f"{member}'s shadow week {week} is before the rotation starts",
+                member,
+            )
+        ]
+    window = rotation.shadow_window(booking)
+    if window is None:
+        day = WEEKDAYS[calendar.weekday].title()
+        return [
+            Problem(
+                "shadow-day",
+                f"{member}'s shadow week {week} is not a handoff day (handoffs are on {day}s)",
+                member,
+            )
+        ]
+    first = first_shift_start(rotation, member, before=window[1])
+    if first is not None and first < window[1]:
+        return [
+            Problem(
+                "shadow-late",
+                f"{member} would be on call from {first.date().isoformat()}, before their shadow "
+                f"week {week} ends; place them later in the order or shadow earlier",
+                member,
+            )
+        ]
+    return []
+
+
+def first_shift_start(rotation: Rotation, member: str, before: datetime) -> datetime | None:
+    """When ``member`` first holds primary or secondary, if that is before ``before``."""
+    for number, era in enumerate(rotation.eras):
+        if era.start >= before:
+            break
+        if member not in era.members:
+            continue
+        n, position, first = (
+            len(era.members),
+            era.members.index(member),
+            rotation._first_primary[number],
+        )
+        index = 0 if position == first else (position - first - 1) % n
+        slot = rotation._slot(number, index)
+        era_end = rotation._era_end(number)
+        if era_end is None or slot.start < era_end:
+            return slot.start
+    return None
+
+
+def check(rotation: Rotation) -> Rotation:
+    """The rotation itself, or ScheduleError with every problem found."""
+    found = problems(rotation)
+    if found:
+        raise ScheduleError("; ".join(problem.message for problem in found))
+    return rotation

@@ -1,0 +1,1 @@
+"""Runbooks written in Markdown (see the runbooks issue)."""

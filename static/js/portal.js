@@ -1,0 +1,14 @@
+// Keeps "Handoff in ..." countdowns current without reloading the page.
+(function () {
+  function until(iso) {
+    let seconds = Math.floor((Date.parse(iso) - Date.now()) / 1000);
+    if (seconds <= 0) return "now";
+    const parts = [[Math.floor(seconds / 86400), "day"], [Math.floor(seconds % 86400 / 3600), "hour"], [Math.floor(seconds % 3600 / 60), "minute"]];
+    const shown = parts.filter(([n]) => n > 0).slice(0, 2).map(([n, unit]) => n + " " + unit + (n === 1 ? "" : "s"));
+    return shown.join(" ") || "less than a minute";
+  }
+  function tick() {
+    document.querySelectorAll("[data-countdown]").forEach((el) => { el.textContent = until(el.dataset.countdown); });
+  }
+  document.addEventListener("DOMContentLoaded", () => { tick(); setInterval(tick, 30000); });
+})();

@@ -1,0 +1,71 @@
+"""The cast: alice is on call (primary), bob shadows this week, carol manages, mallory has no access.
+
+Time is frozen at Wednesday 2 December 2026, 09:00 in Los Angeles, in week 1 of the Platform
+rotation, whose order is alice, dave, erin (bob, new, enters last after his shadow week).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import pytest
+import time_machine
+from django.contrib.auth.models import User
+from django.test import Client
+
+from portal.actions import ensure_managers_group
+from rotation.actions import save_roster
+from rotation.models import Engineer, Rotation
+
+# Playwright's sync API runs an event loop in the test thread; Django's live_server is fine.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+NOW = datetime(2026, 12, 2, 17, 0, tzinfo=UTC)  # Wednesday 09:00 in Los Angeles
+STARTS_ON = date(2026, 11, 24)
+PASSWORD = "a-long-test-password"
+
+
+@pytest.fixture
+def frozen_now() -> Iterator[datetime]:
+    with time_machine.travel(NOW, tick=False):
+        yield NOW
+
+
+def make_engineer(name: str, *, staff: bool = False) -> Engineer:
+    email = f"{name}@example.com"
+    user = User.objects.create_user(email, email, PASSWORD, is_staff=staff)
+    return Engineer.objects.create(user=user, name=name.title(), email=email)
+
+
+@pytest.fixture
+def cast(db: None, frozen_now: datetime) -> dict[str, Engineer]:
+    people = {name: make_engineer(name) for name in ["dave", "alice", "erin", "bob"]}
+    people["carol"] = make_engineer("carol", staff=True)
+    people["carol"].user.groups.add(ensure_managers_group())  # type: ignore[union-attr]
+    User.objects.create_user("mallory", "mallory@example.com", PASSWORD)
+    return people
+
+
+@pytest.fixture
+def platform(cast: dict[str, Engineer]) -> Rotation:
+    # Week 0 (24 Nov): dave/alice; week 1 (1 Dec, now): alice/erin; bob shadows week 1.
+    rotation = Rotation.objects.create(slug="platform", name="Platform", starts_on=STARTS_ON)
+    order = [cast["dave"], cast["alice"], cast["erin"], cast["bob"]]
+    with time_machine.travel(datetime(2026, 11, 20, tzinfo=UTC), tick=False):
+        save_roster(rotation, order, [(cast["bob"], date(2026, 12, 1))], by=None)
+    return rotation
+
+
+def login(client: Client, name: str) -> Client:
+    assert client.login(
+        username=f"{name}@example.com" if name != "mallory" else name, password=PASSWORD
+    )
+    return client
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: object) -> None:
+    # Real hashing costs ~0.3 s a password by design; the tests check behaviour, not cost.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]

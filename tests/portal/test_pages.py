@@ -1,0 +1,118 @@
+"""The dashboard, login, health check and API token page, for each role of the cast."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from rotation.models import Engineer, Rotation
+from tests.conftest import PASSWORD, login
+
+pytestmark = pytest.mark.django_db
+
+
+def test_anonymous_visitor_is_sent_to_login(client: Client, platform: Rotation) -> None:
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=/")
+
+
+def test_login_form_lets_an_engineer_in(client: Client, platform: Rotation) -> None:
+    response = client.post("/login/", {"username": "alice@example.com", "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_wrong_password_is_refused_with_a_message(client: Client, platform: Rotation) -> None:
+    response = client.post("/login/", {"username": "alice@example.com", "password": "nope"})
+    assert response.status_code == 200
+    assert "correct" in response.content.decode()
+
+
+def test_dashboard_shows_who_is_on_call_now_and_next(client: Client, platform: Rotation) -> None:
+    login(client, "erin")
+    page = client.get("/").content.decode()
+    assert "Platform" in page
+    assert 'class="person primary"' in page and "Alice" in page
+    assert "mailto:alice@example.com" in page
+    assert "Shadow" in page and "Bob" in page
+    assert "Handoff in" in page and "6 days" in page
+    assert "Tue 8 Dec 10:00 PST" in page
+    assert "Next: <strong>Erin</strong> primary, <strong>Bob</strong> secondary" in page
+
+
+def test_dashboard_shows_handoff_in_the_viewers_zone_too(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    Engineer.objects.filter(pk=cast["erin"].pk).update(time_zone="Europe/Berlin")
+    login(client, "erin")
+    assert "your time Tue 8 Dec 19:00 CET" in client.get("/").content.decode()
+
+
+def test_dashboard_tells_the_primary_they_are_on_call(client: Client, platform: Rotation) -> None:
+    login(client, "alice")
+    assert "You are <strong>primary</strong> for Platform until" in client.get("/").content.decode()
+
+
+def test_dashboard_shows_the_viewers_next_shift(client: Client, platform: Rotation) -> None:
+    login(client, "dave")
+    page = client.get("/").content.decode()
+    assert "Your next shift: <strong>secondary</strong> for Platform from Tue 15 Dec" in page
+
+
+def test_manager_sees_edit_links_and_engineer_does_not(client: Client, platform: Rotation) -> None:
+    login(client, "carol")
+    assert "Edit roster" in client.get("/").content.decode()
+    login(client, "alice")
+    assert "Edit roster" not in client.get("/").content.decode()
+
+
+def test_dashboard_query_count_is_flat(
+    client: Client,
+    platform: Rotation,
+    cast: dict[str, Engineer],
+    django_assert_max_num_queries: Any,
+) -> None:
+    from rotation.actions import save_roster
+
+    for number in range(6):
+        rotation = Rotation.objects.create(
+            slug=f"r{number}", name=f"R{number}", starts_on=platform.starts_on
+        )
+        save_roster(rotation, [cast["carol"], cast["dave"], cast["alice"]], by=None)
+    login(client, "alice")
+    with django_assert_max_num_queries(6):
+        response = client.get("/")
+    assert response.content.decode().count('class="card rotation"') == 7
+
+
+def test_healthz_needs_no_login(client: Client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_api_token_page_shows_a_new_token_once(client: Client, platform: Rotation) -> None:
+    login(client, "alice")
+    assert "You have no token yet" in client.get("/account/api-token/").content.decode()
+    page = client.post("/account/api-token/rotate/").content.decode()
+    assert "shown only once" in page
+    token = page.split('<pre class="token">')[1].split("</pre>")[0]
+    assert len(token) >= 40
+    assert "shown only once" not in client.get("/account/api-token/").content.decode()
+    anonymous = Client()
+    assert anonymous.get("/api/v1/oncall", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+
+
+def test_api_token_page_needs_login(client: Client) -> None:
+    assert client.get("/account/api-token/").status_code == 302
+    assert client.post("/account/api-token/rotate/").status_code == 302
+
+
+def test_pages_send_a_strict_content_security_policy(client: Client, platform: Rotation) -> None:
+    login(client, "alice")
+    policy = client.get("/")["Content-Security-Policy"]
+    assert "script-src 'self' 'nonce-" in policy
+    assert "object-src 'none'" in policy

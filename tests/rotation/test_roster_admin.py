@@ -1,0 +1,233 @@
+"""Managers edit the roster in the admin; the rules are checked before anything is saved."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from django.test import Client
+
+from portal.models import AuditEntry
+from rotation.actions import book_shadow_week, save_roster
+from rotation.models import Engineer, Membership, RosterEra, Rotation, Shift
+from tests.conftest import login
+
+pytestmark = pytest.mark.django_db
+
+
+def roster_form(rotation: Rotation, order: list[Engineer], **changes: str) -> dict[str, str]:
+    """The admin change form as a browser posts it: existing rows renumbered, new rows added."""
+    data = {
+        "name": rotation.name,
+        "slug": rotation.slug,
+        "time_zone": rotation.time_zone,
+        "handoff_weekday": str(rotation.handoff_weekday),
+        "handoff_time": rotation.handoff_time.strftime("%H:%M"),
+        "starts_on": rotation.starts_on.isoformat(),
+        "pagerduty_escalation_policy_id": "",
+        "pagerduty_feeds": "{}",
+        "eras-TOTAL_FORMS": "0",
+        "eras-INITIAL_FORMS": "0",
+    }
+    existing = list(Membership.objects.filter(rotation=rotation))
+    unplaced = list(enumerate(order, start=1))
+    rows: list[dict[str, str]] = []
+    for membership in existing:
+        row = {"id": str(membership.pk), "engineer": str(membership.engineer_id)}
+        place = next((item for item in unplaced if item[1].pk == membership.engineer_id), None)
+        if place is None:
+            row.update(position=str(membership.position), DELETE="on")
+        else:
+            unplaced.remove(place)
+            row["position"] = str(place[0])
+        rows.append(row)
+    rows.extend({"id": "", "engineer": str(e.pk), "position": str(p)} for p, e in unplaced)
+    for number, row in enumerate(rows):
+        data.update({f"memberships-{number}-{key}": value for key, value in row.items()})
+        data[f"memberships-{number}-rotation"] = str(rotation.pk)
+    data["memberships-TOTAL_FORMS"] = str(len(rows))
+    data["memberships-INITIAL_FORMS"] = str(len(existing))
+    data.update(changes)
+    return data
+
+
+def change_url(rotation: Rotation) -> str:
+    return f"/admin/rotation/rotation/{rotation.pk}/change/"
+
+
+def test_manager_opens_the_roster_in_the_admin(client: Client, platform: Rotation) -> None:
+    login(client, "carol")
+    page = client.get(change_url(platform)).content.decode()
+    assert "Roster order" in page
+    assert "Roster history" in page
+
+
+@pytest.mark.parametrize("name", ["alice", "mallory"])
+def test_engineers_cannot_edit_rosters(client: Client, platform: Rotation, name: str) -> None:
+    login(client, name)
+    response = client.get(change_url(platform))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+    client.post(change_url(platform), roster_form(platform, []))
+    assert Membership.objects.filter(rotation=platform).count() == 4
+
+
+def test_anonymous_cannot_reach_the_admin(client: Client, platform: Rotation) -> None:
+    assert client.get(change_url(platform)).status_code == 302
+
+
+def test_manager_reorders_and_only_the_future_changes(
+    client: Client, platform: Rotation, cast: dict[str, Engineer], frozen_now: datetime
+) -> None:
+    started = list(
+        Shift.objects.filter(starts_at__lte=frozen_now).values_list(
+            "role", "engineer__name", "starts_at", "ends_at"
+        )
+    )
+    login(client, "carol")
+    order = [cast["erin"], cast["alice"], cast["dave"], cast["bob"]]
+    response = client.post(change_url(platform), roster_form(platform, order), follow=True)
+    assert response.status_code == 200
+    assert "was changed successfully" in response.content.decode()
+    assert (
+        list(
+            Shift.objects.filter(starts_at__lte=frozen_now).values_list(
+                "role", "engineer__name", "starts_at", "ends_at"
+            )
+        )
+        == started
+    )
+    # From the next handoff (8 Dec) the chain continues from this week's secondary, erin.
+    next_week = Shift.objects.get(
+        role="primary", starts_at__gt=frozen_now, starts_at__lt=frozen_now + timedelta(days=7)
+    )
+    assert next_week.engineer == cast["erin"]
+    following = Shift.objects.get(role="secondary", starts_at=next_week.starts_at)
+    assert following.engineer == cast["alice"]
+    assert RosterEra.objects.filter(rotation=platform).count() == 2
+    assert AuditEntry.objects.filter(action="roster.saved", actor=cast["carol"].user).exists()
+
+
+def test_manager_is_told_who_gains_and_loses_weeks(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    login(client, "carol")
+    order = [cast["dave"], cast["alice"], cast["erin"], cast["carol"], cast["bob"]]
+    page = client.post(
+        change_url(platform), roster_form(platform, order), follow=True
+    ).content.decode()
+    assert "Carol gains weeks of 8 Dec, 15 Dec, 12 Jan" in page
+    assert "Bob gains weeks of 22 Dec" in page and "; loses weeks of 8 Dec" in page
+
+
+@pytest.mark.parametrize(
+    ("order", "message"),
+    [
+        (["alice"], "a rotation needs at least two members"),
+        (["alice", "erin", "alice"], "alice@example.com is listed twice"),
+    ],
+)
+def test_roster_that_breaks_the_rules_is_refused_with_the_problem_named(
+    client: Client, platform: Rotation, cast: dict[str, Engineer], order: list[str], message: str
+) -> None:
+    shifts_before = Shift.objects.count()
+    login(client, "carol")
+    response = client.post(
+        change_url(platform), roster_form(platform, [cast[name] for name in order])
+    )
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert [m.engineer.name for m in Membership.objects.filter(rotation=platform)] == [
+        "Dave",
+        "Alice",
+        "Erin",
+        "Bob",
+    ]
+    assert Shift.objects.count() == shifts_before
+    assert RosterEra.objects.filter(rotation=platform).count() == 1
+
+
+def test_newcomer_placed_to_be_on_call_before_their_shadow_week_ends_is_refused(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    book_shadow_week(platform, cast["carol"], date(2026, 12, 22), by=None)
+    login(client, "carol")
+    # Straight after erin, carol would be secondary from the next handoff, 8 December.
+    order = [cast["dave"], cast["alice"], cast["erin"], cast["carol"], cast["bob"]]
+    page = client.post(change_url(platform), roster_form(platform, order)).content.decode()
+    assert (
+        "carol@example.com would be on call from 2026-12-08, before their shadow week 2026-12-22 ends"
+        in page
+    )
+    assert not Membership.objects.filter(engineer=cast["carol"]).exists()
+
+
+def test_shadow_week_booked_after_a_first_shift_is_refused(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    login(client, "carol")
+    data = {"rotation": str(platform.pk), "engineer": str(cast["bob"].pk), "week_of": "2026-12-15"}
+    page = client.post("/admin/rotation/shadowbooking/add/", data).content.decode()
+    assert (
+        "bob@example.com would be on call from 2026-12-08, before their shadow week 2026-12-15 ends"
+        in page
+    )
+    data["engineer"] = str(cast["carol"].pk)
+    assert client.post("/admin/rotation/shadowbooking/add/", data).status_code == 302
+    assert Shift.objects.filter(role="shadow", engineer=cast["carol"]).count() == 1
+
+
+def test_a_started_rotations_first_handoff_cannot_move(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    login(client, "carol")
+    order = [cast["dave"], cast["alice"], cast["erin"], cast["bob"]]
+    response = client.post(
+        change_url(platform), roster_form(platform, order, starts_on="2026-12-01")
+    )
+    assert "its first handoff can&#x27;t move" in response.content.decode()
+
+
+def test_handoff_day_is_checked(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    login(client, "carol")
+    order = [cast["dave"], cast["alice"], cast["erin"], cast["bob"]]
+    response = client.post(
+        change_url(platform), roster_form(platform, order, starts_on="2026-11-25")
+    )
+    assert "The first handoff must fall on the handoff day (Tuesday)." in response.content.decode()
+
+
+def test_saving_the_same_roster_twice_changes_nothing(
+    platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    order = [cast["dave"], cast["alice"], cast["erin"], cast["bob"]]
+    save_roster(platform, order, by=None)
+    shifts = set(Shift.objects.values_list("id", flat=True))
+    audit = AuditEntry.objects.count()
+    save_roster(platform, order, by=None)
+    assert set(Shift.objects.values_list("id", flat=True)) == shifts
+    assert AuditEntry.objects.count() == audit
+    assert RosterEra.objects.filter(rotation=platform).count() == 1
+
+
+def test_override_in_the_admin_is_refused_when_it_doubles_someone_up(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    login(client, "carol")
+    data = {
+        "rotation": str(platform.pk),
+        "role": "primary",
+        "engineer": str(cast["erin"].pk),
+        "starts_at_0": "2026-12-03",
+        "starts_at_1": "09:00",
+        "ends_at_0": "2026-12-03",
+        "ends_at_1": "12:00",
+        "reason": "dentist",
+    }
+    response = client.post("/admin/rotation/override/add/", data)
+    assert "primary and secondary must be two different people" in response.content.decode()
+    data["engineer"] = str(cast["dave"].pk)
+    assert client.post("/admin/rotation/override/add/", data).status_code == 302
+    assert AuditEntry.objects.filter(action="override.created").count() == 1
