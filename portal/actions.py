@@ -2,40 +2,26 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 
-from portal.models import ApiToken, AuditEntry, hash_token
+from portal.models import Actor, ApiToken, AuditEntry, hash_token
 
 
 @transaction.atomic
-def rotate_api_token(
-    user: AbstractBaseUser | AnonymousUser, *, by: AbstractBaseUser | AnonymousUser
-) -> str:
+def rotate_api_token(user: User, *, by: Actor) -> str:
     """A new token for ``user``, replacing any old one; the raw token is returned once."""
-    assert isinstance(user, AbstractBaseUser)
     token = ApiToken.generate()
     ApiToken.objects.update_or_create(user=user, defaults={"token_hash": hash_token(token)})
-    AuditEntry.objects.create(
-        action="api_token.rotated",
-        subject=user.get_username(),
-        actor=by if isinstance(by, AbstractBaseUser) else None,
-    )
+    AuditEntry.record("api_token.rotated", user.get_username(), by=by)
     return token
 
 
 @transaction.atomic
-def revoke_api_token(
-    user: AbstractBaseUser | AnonymousUser, *, by: AbstractBaseUser | AnonymousUser
-) -> None:
-    assert isinstance(user, AbstractBaseUser)
+def revoke_api_token(user: User, *, by: Actor) -> None:
     deleted, _ = ApiToken.objects.filter(user=user).delete()
     if deleted:
-        AuditEntry.objects.create(
-            action="api_token.revoked",
-            subject=user.get_username(),
-            actor=by if isinstance(by, AbstractBaseUser) else None,
-        )
+        AuditEntry.record("api_token.revoked", user.get_username(), by=by)
 
 
 MANAGERS = "Managers"

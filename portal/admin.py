@@ -35,3 +35,8 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # people create their own, at /account/api-token/
+
+
+admin.site.site_header = "On-call portal admin"
+admin.site.site_title = "On-call portal admin"
+admin.site.index_title = "Rosters, overrides and records"

@@ -6,7 +6,15 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
+
+# Who did something: a user, or None for the system (a job, a command, the demo loader).
+Actor = User | AnonymousUser | None
+
+
+def user_or_none(actor: Actor) -> User | None:
+    return actor if isinstance(actor, User) else None
 
 
 class AuditEntry(models.Model):
@@ -26,6 +34,12 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.subject}"
+
+    @classmethod
+    def record(cls, action: str, subject: str, *, by: Actor, **details: object) -> AuditEntry:
+        return cls.objects.create(
+            action=action, subject=subject, actor=user_or_none(by), details=details
+        )
 
 
 def hash_token(token: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.models import User
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -17,8 +18,14 @@ from rotation.models import Engineer, Rotation, Shift
 from rotation.oncall import on_call
 
 
+def signed_in_user(request: HttpRequest) -> User:
+    """The user of a view behind LoginRequiredMiddleware."""
+    assert isinstance(request.user, User)
+    return request.user
+
+
 def engineer_of(request: HttpRequest) -> Engineer | None:
-    return Engineer.objects.filter(user_id=request.user.pk).first()
+    return Engineer.objects.filter(user=signed_in_user(request)).first()
 
 
 @never_cache
@@ -38,7 +45,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "answers": on_call(list(Rotation.objects.all()), now),
         "me": me,
         "my_next": my_next,
-        "my_zone": (me.time_zone if me and me.time_zone else timezone.get_current_timezone_name()),
+        # Without a zone on their profile, the browser shows the viewer's own time (portal.js).
+        "my_zone": me.time_zone if me else "",
+        "my_next_zone": (me.time_zone if me else "")
+        or (my_next.rotation.time_zone if my_next else ""),
     }
     return render(request, "portal/dashboard.html", context)
 
@@ -55,19 +65,21 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def api_token(request: HttpRequest) -> HttpResponse:
-    has_token = ApiToken.objects.filter(user_id=request.user.pk).exists()
+    has_token = ApiToken.objects.filter(user=signed_in_user(request)).exists()
     return render(request, "portal/api_token.html", {"has_token": has_token})
 
 
 @require_POST
 def api_token_rotate(request: HttpRequest) -> HttpResponse:
-    token = actions.rotate_api_token(request.user, by=request.user)
+    user = signed_in_user(request)
+    token = actions.rotate_api_token(user, by=user)
     messages.success(request, "A new token was created; the old one no longer works.")
     return render(request, "portal/api_token.html", {"has_token": True, "token": token})
 
 
 @require_POST
 def api_token_revoke(request: HttpRequest) -> HttpResponse:
-    actions.revoke_api_token(request.user, by=request.user)
+    user = signed_in_user(request)
+    actions.revoke_api_token(user, by=user)
     messages.success(request, "Your API token was revoked.")
     return redirect("portal:api_token")

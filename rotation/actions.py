@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
-from portal.models import AuditEntry
+from portal.models import Actor, AuditEntry, user_or_none
 from rotation import schedule
 from rotation.models import (
     Engineer,
@@ -29,7 +28,6 @@ from rotation.models import (
     schedule_of,
 )
 
-Actor = AbstractBaseUser | AnonymousUser | None
 # Materialised shifts reach this far back, for calendars and the dashboard's history.
 HISTORY = timedelta(days=35)
 
@@ -53,12 +51,12 @@ class RosterPlan:
 
     @property
     def is_change(self) -> bool:
-        return self.before is None or self.before != self.after
-
-
-def _audit(action: str, subject: str, *, by: Actor, **details: object) -> None:
-    actor = by if isinstance(by, AbstractBaseUser) else None
-    AuditEntry.objects.create(action=action, subject=subject, actor=actor, details=details)
+        # Shadow weeks compare as sets: the database keeps no order among bookings.
+        return (
+            self.before is None
+            or self.before.eras != self.after.eras
+            or set(self.before.shadows) != set(self.after.shadows)
+        )
 
 
 def plan_roster(
@@ -75,19 +73,27 @@ def plan_roster(
     """
     now = now or timezone.now()
     before = schedule_of(rotation) if rotation.pk else None
-    if shadows is None:
-        weeks = before.shadows if before else ()
-    else:
-        weeks = tuple(schedule.ShadowWeek(e.email, day) for e, day in shadows)
+    weeks = before.shadows if before else ()
+    if shadows is not None:
+        # A shadow week that has begun is history and stays, as _save_shadows keeps it.
+        today = now.astimezone(rotation.zone).date()
+        weeks = tuple(
+            dict.fromkeys(
+                [
+                    *(schedule.ShadowWeek(e.email, day) for e, day in shadows),
+                    *(week for week in weeks if week.week_of <= today),
+                ]
+            )
+        )
     emails = tuple(member.email for member in members)
     calendar = rotation.calendar
-    first = calendar.handoff_at(rotation.starts_on)
     problems: list[schedule.Problem] = []
     if before is None or now < before.start:
+        first = calendar.handoff_at(rotation.starts_on)
         after = schedule.Rotation((schedule.Era(first, emails, calendar),), weeks)
         effective = first
     else:
-        if first != before.start:
+        if before.eras[0].calendar.handoff_at(rotation.starts_on) != before.start:
             started = before.start.astimezone(calendar.time_zone).date()
             problems.append(
                 schedule.Problem(
@@ -123,16 +129,18 @@ def save_roster(
     """
     now = now or timezone.now()
     plan = plan_roster(rotation, members, shadows, now=now)
-    Membership.objects.filter(rotation=rotation).delete()
-    Membership.objects.bulk_create(
-        Membership(rotation=rotation, engineer=engineer, position=position)
-        for position, engineer in enumerate(members, start=1)
-    )
+    current = list(rotation.memberships.order_by("position").values_list("engineer_id", flat=True))
+    if current != [member.id for member in members]:
+        Membership.objects.filter(rotation=rotation).delete()
+        Membership.objects.bulk_create(
+            Membership(rotation=rotation, engineer=engineer, position=position)
+            for position, engineer in enumerate(members, start=1)
+        )
     if shadows is not None:
         _save_shadows(rotation, shadows, now=now)
     if plan.is_change:
         _save_eras(rotation, plan, members, by=by)
-        _audit(
+        AuditEntry.record(
             "roster.saved",
             rotation.slug,
             by=by,
@@ -154,7 +162,6 @@ def _save_eras(
     last = plan.after.eras[-1]
     if last.start != plan.effective:
         return  # the new order is the one already in force: only later eras went away
-    user = by if isinstance(by, AbstractBaseUser) else None
     RosterEra.objects.create(
         rotation=rotation,
         starts_at=plan.effective,
@@ -162,7 +169,7 @@ def _save_eras(
         time_zone=rotation.time_zone,
         handoff_weekday=rotation.handoff_weekday,
         handoff_time=rotation.handoff_time,
-        created_by=user,
+        created_by=user_or_none(by),
     )
 
 
@@ -200,7 +207,7 @@ def book_shadow_week(rotation: Rotation, engineer: Engineer, week_of: date, *, b
     """Book ``engineer`` to shadow the primary for the week starting on ``week_of``."""
     after = plan_shadow_week(rotation, engineer, week_of)
     ShadowBooking.objects.get_or_create(rotation=rotation, engineer=engineer, week_of=week_of)
-    _audit(
+    AuditEntry.record(
         "shadow.booked", rotation.slug, by=by, engineer=engineer.email, week_of=week_of.isoformat()
     )
     materialise_shifts(rotation, spec=after)
@@ -236,7 +243,6 @@ def create_override(
     found = override_problems(rotation, role, engineer, starts_at, ends_at)
     if found:
         raise RosterError(found)
-    user = by if isinstance(by, AbstractBaseUser) else None
     override = Override.objects.create(
         rotation=rotation,
         role=role,
@@ -244,9 +250,9 @@ def create_override(
         starts_at=starts_at,
         ends_at=ends_at,
         reason=reason,
-        created_by=user,
+        created_by=user_or_none(by),
     )
-    _audit(
+    AuditEntry.record(
         "override.created",
         rotation.slug,
         by=by,

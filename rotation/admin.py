@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from zoneinfo import available_timezones
 
 from django import forms
 from django.contrib import admin, messages
@@ -73,14 +74,19 @@ class MembershipInline(admin.TabularInline[Membership, Rotation]):
     extra = 1
     ordering = ["position"]
     verbose_name = "member"
-    verbose_name_plural = (
-        "Roster order (position 1 is primary in week 0; changes apply from the next handoff)"
-    )
+    verbose_name_plural = "Roster order"
 
 
 class RosterEraInline(admin.TabularInline[RosterEra, Rotation]):
     model = RosterEra
-    fields = ["starts_at", "roster", "time_zone", "handoff_weekday", "handoff_time", "created_by"]
+    fields = (
+        "from_handoff",
+        "roster",
+        "time_zone",
+        "handoff_weekday",
+        "handoff_time",
+        "created_by",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -89,20 +95,50 @@ class RosterEraInline(admin.TabularInline[RosterEra, Rotation]):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    @admin.display(description="from")
+    def from_handoff(self, era: RosterEra) -> str:
+        return f"{era.starts_at.astimezone(era.calendar.time_zone):%a %-d %b %Y %H:%M %Z}"
+
     @admin.display(description="order")
     def roster(self, era: RosterEra) -> str:
         names = dict(Engineer.objects.filter(id__in=era.member_ids).values_list("id", "name"))
         return ", ".join(names.get(member_id, "?") for member_id in era.member_ids)
 
 
+class RotationForm(forms.ModelForm[Rotation]):
+    time_zone = forms.ChoiceField(choices=[(zone, zone) for zone in sorted(available_timezones())])
+
+    class Meta:
+        model = Rotation
+        fields = [
+            "name",
+            "slug",
+            "time_zone",
+            "handoff_weekday",
+            "handoff_time",
+            "starts_on",
+            "pagerduty_escalation_policy_id",
+            "pagerduty_feeds",
+        ]
+        widgets = {"handoff_time": forms.TimeInput(format="%H:%M")}
+
+
 @admin.register(Rotation)
 class RotationAdmin(admin.ModelAdmin[Rotation]):
+    form = RotationForm
     list_display = ["name", "slug", "time_zone", "handoff_weekday", "handoff_time", "starts_on"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline, RosterEraInline]
     fieldsets = [
         (None, {"fields": ["name", "slug"]}),
-        ("Handoff", {"fields": ["time_zone", "handoff_weekday", "handoff_time", "starts_on"]}),
+        (
+            "Handoff",
+            {
+                "fields": ["time_zone", "handoff_weekday", "handoff_time", "starts_on"],
+                "description": "Roster changes take effect at the next handoff. This week's "
+                "secondary is always next week's primary; the order below continues from them.",
+            },
+        ),
         (
             "PagerDuty",
             {
@@ -120,6 +156,9 @@ class RotationAdmin(admin.ModelAdmin[Rotation]):
         # The action rewrote the rows; the admin's change message reads these lists.
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         names = dict(Engineer.objects.filter(email__in=plan.changes).values_list("email", "name"))
+        if plan.changes:
+            when = plan.effective.astimezone(form.instance.zone)
+            messages.info(request, f"From the handoff on {when:%a %-d %b %Y %H:%M %Z}:")
         for email, change_of_weeks in sorted(plan.changes.items()):
             gains, loses = (weeks_list(change_of_weeks[key]) for key in ("gains", "loses"))
             messages.info(request, f"{names.get(email, email)} gains {gains}; loses {loses}.")
@@ -151,7 +190,7 @@ class ShadowBookingForm(forms.ModelForm[ShadowBooking]):
         fields = ["rotation", "engineer", "week_of"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         rotation, engineer, week_of = (
             data.get("rotation"),
             data.get("engineer"),
@@ -185,7 +224,7 @@ class OverrideForm(forms.ModelForm[Override]):
         fields = ["rotation", "role", "engineer", "starts_at", "ends_at", "reason"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
             raise ValidationError({"ends_at": "An override must end after it starts."})
         if all(data.get(key) for key in ("rotation", "role", "engineer", "starts_at", "ends_at")):

@@ -103,7 +103,9 @@ class Membership(models.Model):
 
     rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="memberships")
     engineer = models.ForeignKey(Engineer, on_delete=models.PROTECT, related_name="memberships")
-    position = models.PositiveIntegerField()
+    position = models.PositiveIntegerField(
+        help_text="1 is first in the order; renumber to reorder."
+    )
 
     class Meta:
         ordering = ["rotation", "position"]
@@ -114,7 +116,7 @@ class Membership(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.position}. {self.engineer}"
+        return str(self.engineer)
 
 
 class RosterEra(models.Model):
@@ -141,7 +143,7 @@ class RosterEra(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rotation} from {self.starts_at:%Y-%m-%d %H:%M}"
+        return f"{self.rotation} from {self.starts_at.astimezone(ZoneInfo(self.time_zone)):%Y-%m-%d %H:%M %Z}"
 
     @property
     def calendar(self) -> schedule.Calendar:

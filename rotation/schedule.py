@@ -30,6 +30,7 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 WEEK = timedelta(days=7)
+HALF_WEEK = timedelta(days=3, hours=12)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 TUESDAY = 1
 
@@ -200,7 +201,7 @@ class Rotation:
         end = self._era_end(number)
         assert end is not None, "the last era has no end"
         era = self.eras[number]
-        first_handoff = era.calendar.handoff_day_after(era.start)
+        first_handoff = _first_handoff_day(era)
         if era.calendar.handoff_at(first_handoff) >= end:
             return 1
         last_handoff = era.calendar.handoff_day_at_or_before(end - timedelta(microseconds=1))
@@ -210,7 +211,7 @@ class Rotation:
         era = self.eras[number]
         order, first = era.members, self._first_primary[number]
         era_end = self._era_end(number)
-        first_handoff = era.calendar.handoff_day_after(era.start)
+        first_handoff = _first_handoff_day(era)
         start = (
             era.start if index == 0 else era.calendar.handoff_at(first_handoff + (index - 1) * WEEK)
         )
@@ -234,7 +235,7 @@ class Rotation:
         era = self.eras[number]
         if len(era.members) < 2:
             raise ScheduleError(f"fewer than two members from {era.start.isoformat()}")
-        first_handoff = era.calendar.handoff_day_after(era.start)
+        first_handoff = _first_handoff_day(era)
         if when < era.calendar.handoff_at(first_handoff):
             return self._slot(number, 0)
         index = (era.calendar.handoff_day_at_or_before(when) - first_handoff).days // 7 + 1
@@ -266,6 +267,16 @@ class Rotation:
                     return None
                 return slot.start, slot.end
         return None
+
+
+def _first_handoff_day(era: Era) -> date:
+    """The local date of the handoff that ends an era's first slot.
+
+    Normally a week after the era starts. When the calendar changes (a new time, day or zone),
+    the first slot runs to the first new handoff at least half a week away, so nobody's turn
+    shrinks to an hour or a day: a slot lasts between 3.5 and 10.5 days.
+    """
+    return era.calendar.handoff_day_after(era.start + HALF_WEEK)
 
 
 def _continue_chain(before: Sequence[str], handed_to: int, after: Sequence[str]) -> int:

@@ -12,9 +12,9 @@ register = template.Library()
 
 @register.filter
 def in_zone(when: datetime | None, zone: str) -> datetime | None:
-    """``{{ shift_end|in_zone:rotation.time_zone|date:"D j M H:i T" }}``."""
-    if when is None:
-        return None
+    """``{{ shift_end|in_zone:rotation.time_zone|date:"D j M H:i T" }}``; no zone: unchanged."""
+    if when is None or not zone:
+        return when
     # do_timezone marks the value so that the date filter won't convert it back to local time.
     converted: datetime = do_timezone(when, ZoneInfo(zone))
     return converted
@@ -34,3 +34,9 @@ def time_until(when: datetime | None) -> str:
     parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
     shown = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n][:2]
     return " ".join(shown) or "less than a minute"
+
+
+@register.filter
+def zone_label(zone: str) -> str:
+    """'America/Los_Angeles' as people write it: 'America/Los Angeles'."""
+    return zone.replace("_", " ")

@@ -10,5 +10,12 @@
   function tick() {
     document.querySelectorAll("[data-countdown]").forEach((el) => { el.textContent = until(el.dataset.countdown); });
   }
-  document.addEventListener("DOMContentLoaded", () => { tick(); setInterval(tick, 30000); });
+  // Handoff times in the browser's zone, for viewers who set none on their profile.
+  function localTimes() {
+    const format = new Intl.DateTimeFormat(undefined, {weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hour12: false, timeZoneName: "short"});
+    document.querySelectorAll("[data-local-time]").forEach((el) => {
+      el.textContent = "(your time " + format.format(new Date(el.dataset.localTime)) + ")";
+    });
+  }
+  document.addEventListener("DOMContentLoaded", () => { tick(); localTimes(); setInterval(tick, 30000); });
 })();

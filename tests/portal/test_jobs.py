@@ -19,8 +19,12 @@ pytestmark = pytest.mark.django_db
 
 
 def test_sync_schedules_upserts_by_name_and_is_idempotent() -> None:
-    Schedule.objects.create(name=PERIODIC_JOBS[0].name, func="old.path", schedule_type=Schedule.DAILY)
-    Schedule.objects.create(name=PERIODIC_JOBS[0].name, func="old.path", schedule_type=Schedule.DAILY)
+    Schedule.objects.create(
+        name=PERIODIC_JOBS[0].name, func="old.path", schedule_type=Schedule.DAILY
+    )
+    Schedule.objects.create(
+        name=PERIODIC_JOBS[0].name, func="old.path", schedule_type=Schedule.DAILY
+    )
     call_command("sync_schedules", stdout=StringIO())
     call_command("sync_schedules", stdout=StringIO())
     rows = Schedule.objects.filter(name=PERIODIC_JOBS[0].name)
@@ -38,7 +42,9 @@ def test_every_periodic_job_points_at_a_real_function() -> None:
         assert job.why
 
 
-def test_materialise_job_moves_the_horizon_and_is_idempotent(platform: Rotation, frozen_now: datetime) -> None:
+def test_materialise_job_moves_the_horizon_and_is_idempotent(
+    platform: Rotation, frozen_now: datetime
+) -> None:
     last_before = Shift.objects.order_by("-ends_at").first()
     assert last_before is not None
     with time_machine.travel(frozen_now + timedelta(days=30), tick=False):

@@ -32,8 +32,8 @@ CAST = ["alice", "bob", "carol", "dan"]
 STARTS_ON = date(2026, 11, 24)
 
 
-def local(zone: str, *args: int) -> datetime:
-    return datetime(*args, tzinfo=ZoneInfo(zone))  # type: ignore[misc]
+def local(zone: str, year: int, month: int, day: int, hour: int = 0) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=ZoneInfo(zone))
 
 
 def pairs(rotation: Rotation, start: datetime, weeks: int) -> list[tuple[str, str]]:
@@ -419,3 +419,27 @@ def test_a_valid_shadow_never_holds_primary_or_secondary_before_their_week_ends(
     shifts = shifts_between(rotation, rotation.start, window_end)
     on_call_early = any(s.member == "new" and s.role != Role.SHADOW for s in shifts)
     assert on_call_early == bool(problems(rotation))
+
+
+def test_a_later_handoff_time_lengthens_the_first_shift_instead_of_skipping_a_turn() -> None:
+    rotation = Rotation.weekly(CAST, STARTS_ON)
+    change = local("America/Los_Angeles", 2026, 12, 8, 10)
+    eleven = Calendar(LA, 1, time(11))
+    edited = with_roster(rotation, CAST, change, eleven)
+    shifts = [
+        s
+        for s in shifts_between(edited, change, change + timedelta(days=15))
+        if s.role == Role.PRIMARY
+    ]
+    assert [s.member for s in shifts] == ["carol", "dan", "alice"]
+    assert shifts[0].end - shifts[0].start == timedelta(days=7, hours=1)
+    assert shifts[1].start.astimezone(LA) == local("America/Los_Angeles", 2026, 12, 15, 11)
+
+
+def test_moving_the_handoff_a_day_later_never_makes_a_one_day_turn() -> None:
+    rotation = Rotation.weekly(CAST, STARTS_ON)
+    change = local("America/Los_Angeles", 2026, 12, 8, 10)
+    wednesday = Calendar(LA, 2, time(10))
+    edited = with_roster(rotation, CAST, change, wednesday)
+    first = shifts_between(edited, change, change + timedelta(hours=1))[0]
+    assert first.end - first.start == timedelta(days=8)
