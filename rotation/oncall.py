@@ -116,10 +116,23 @@ def _from_shifts(
 
 def _from_engine(rotation: Rotation, at: datetime, overrides: list[Override]) -> OnCall:
     spec = schedule_of(rotation)
-    answer = schedule.on_call_at(spec, at, [o.as_schedule() for o in overrides]) if spec else None
+    if spec is None:
+        return OnCall(rotation=rotation, at=at)
+    answer = schedule.on_call_at(spec, at, [o.as_schedule() for o in overrides])
     if answer is None:
-        start = spec.start if spec else None
-        return OnCall(rotation=rotation, at=at, shift_end=start)
+        # Not started yet: nobody now, and "next" is who opens the rotation.
+        first = schedule.on_call_at(spec, spec.start)
+        assert first is not None
+        people = {
+            e.email: e for e in Engineer.objects.filter(email__in=[first.primary, first.secondary])
+        }
+        return OnCall(
+            rotation=rotation,
+            at=at,
+            shift_end=spec.start,
+            next_primary=people[first.primary],
+            next_secondary=people[first.secondary],
+        )
     emails = {
         answer.primary,
         answer.secondary,

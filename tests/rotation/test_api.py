@@ -92,6 +92,7 @@ def test_api_before_the_rotation_starts_has_nobody_on_call(
     [answer] = client.get("/api/v1/oncall", {"at": "2026-11-01T00:00:00+00:00"}).json()
     assert answer["primary"] is None
     assert answer["shift_end"] == "2026-11-24T18:00:00Z"
+    assert answer["next"]["primary"]["name"] == "Dave"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,523 @@
+"""``make bench``: req/s of the main pages against a bare view under gunicorn, and their queries."""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+ROSTERS = (8, 400)
+WORKERS = 2  # gunicorn sync workers
+THREADS = 2  # load generator threads
+CONNECTIONS = 16  # concurrent clients
+WARMUP = 2  # seconds of load on each URL before measuring, discarded
+ROUNDS = 3  # each URL is measured once a round, in turn, so a noisy spell hits them all alike
+DURATION = 4  # seconds per URL and round; a URL's req/s is its median over the rounds
+GOALS = {"dashboard": 0.35, "api": 0.60}  # share of the bare view's req/s
+BARE, DASHBOARD, API = "/bench/bare", "/", "/api/v1/oncall"
+
+# wrk counts 3xx as success (a redirect to the login page would pass): count non-200 ourselves.
+WRK_SCRIPT = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) bad = 0 end
+function response(status, headers, body)
+  if status ~= 200 then bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local total = 0
+  for _, thread in ipairs(threads) do total = total + thread:get("bad") end
+  io.write(string.format("BENCH non200=%d\\n", total))
+end
+"""
+
+
+class BenchError(Exception):
+    """The benchmark could not measure something; the figures would be meaningless."""
+
+
+# --- helpers run in a subprocess with Django set up on one benchmark database -------------
+
+
+def _setup_django() -> None:
+    import django
+
+    django.setup()
+
+
+def prepare(engineers: int) -> dict[str, Any]:
+    """Migrate, seed a rotation of ``engineers`` with 1 then 10 years of shifts, count queries."""
+    _setup_django()
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.utils import timezone
+
+    from portal.models import ApiToken, hash_token
+    from rotation import schedule
+    from rotation.actions import save_roster
+    from rotation.models import Engineer, Rotation, Shift, schedule_of
+
+    call_command("migrate", verbosity=0, interactive=False)
+    setup_test_environment()  # lets the test client's "testserver" host in
+    now = timezone.now()
+    Engineer.objects.bulk_create(
+        Engineer(name=f"Engineer {i:03d}", email=f"engineer{i:03d}@example.com")
+        for i in range(1, engineers + 1)
+    )
+    members = list(Engineer.objects.order_by("email"))
+    user = User.objects.create_user("bench", members[0].email)  # an engineer of the roster
+    members[0].user = user
+    members[0].save()
+    ten_years_ago = (now - timedelta(days=3653)).date()
+    starts_on = ten_years_ago - timedelta(days=(ten_years_ago.weekday() - 1) % 7)  # a Tuesday
+    rotation = Rotation.objects.create(slug="bench", name="Bench", starts_on=starts_on)
+    save_roster(rotation, members, by=None)  # materialises a year ahead and 35 days back
+    spec = schedule_of(rotation)
+    assert spec is not None
+    ids = dict(Engineer.objects.values_list("email", "id"))
+
+    def store_history(since: datetime) -> int:
+        Shift.objects.bulk_create(
+            (
+                Shift(
+                    rotation=rotation,
+                    role=shift.role.value,
+                    engineer_id=ids[shift.member],
+                    starts_at=shift.start,
+                    ends_at=shift.end,
+                )
+                for shift in schedule.shifts_between(spec, since, now)
+            ),
+            ignore_conflicts=True,
+        )
+        return Shift.objects.filter(rotation=rotation, starts_at__lte=now).count()
+
+    raw_token = ApiToken.generate()
+    ApiToken.objects.create(user=user, token_hash=hash_token(raw_token))
+    browser = Client()
+    browser.force_login(user)
+    script = Client(headers={"authorization": f"Bearer {raw_token}"})
+    pages = {"dashboard": (browser, DASHBOARD), "api": (script, API)}
+
+    def count_queries() -> dict[str, int]:
+        counts = {}
+        for name, (client, url) in pages.items():
+            client.get(url)  # anything done once per process is not per page
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(url)
+            if response.status_code != 200:
+                raise BenchError(f"{url} answered {response.status_code} in the test client")
+            counts[name] = len(queries.captured_queries)
+        return counts
+
+    past_shifts: dict[str, int] = {}
+    queries: dict[str, dict[str, int]] = {}
+    for label, since in (("1 year", now - timedelta(days=365)), ("10 years", spec.start)):
+        past_shifts[label] = store_history(since)
+        queries[label] = count_queries()
+    return {
+        "token": raw_token,
+        "cookie": f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}",
+        "queries": queries,
+        "past_shifts": past_shifts,
+        "shifts": Shift.objects.filter(rotation=rotation).count(),
+    }
+
+
+def edit_roster(at: str) -> dict[str, Any]:
+    """Reverse the roster order (from the next handoff); say who the engine now puts on call."""
+    _setup_django()
+    from django.utils import timezone
+
+    from rotation import schedule
+    from rotation.actions import save_roster
+    from rotation.models import Engineer, Rotation
+
+    rotation = Rotation.objects.get(slug="bench")
+    order = [
+        m.engineer for m in rotation.memberships.select_related("engineer").order_by("position")
+    ]
+    plan = save_roster(rotation, order[::-1], by=None)
+    names = dict(Engineer.objects.values_list("email", "name"))
+    now = schedule.on_call_at(plan.after, timezone.now())
+    later = schedule.on_call_at(plan.after, datetime.fromisoformat(at))
+    assert now is not None and later is not None
+    return {
+        "effective": plan.effective.isoformat(),
+        "now": {
+            "next_primary": names[now.next_primary],
+            "next_secondary": names[now.next_secondary],
+        },
+        "at": {"primary": names[later.primary], "secondary": names[later.secondary]},
+    }
+
+
+# --- the orchestrator: no Django in this process -------------------------------------------
+
+
+def helper(env: dict[str, str], *args: str) -> dict[str, Any]:
+    """Run this module's helper in a subprocess on ``env``'s database; its JSON answer."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.bench", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"helper {args[0]} failed:\n{done.stderr}{done.stdout}")
+    answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return answer
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def fetch(base: str, path: str, headers: dict[str, str]) -> tuple[int, str]:
+    request = urllib.request.Request(base + path, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], workdir: Path) -> Iterator[str]:
+    """A gunicorn serving the portal (bench settings) on a free port; yields its base URL."""
+    port = free_port()
+    log_path = workdir / "gunicorn.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "gunicorn", "portal.wsgi:application"),
+                *("--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS)),
+                *("--log-level", "warning", "--no-control-socket"),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if server.poll() is not None:
+                raise BenchError(f"gunicorn exited:\n{log_path.read_text()}")
+            try:
+                if fetch(base, "/healthz", {})[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise BenchError(f"gunicorn did not answer /healthz:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def find_wrk() -> str | None:
+    """wrk from PATH, installing Debian's package quietly if it is missing and we may."""
+    if os.environ.get("BENCH_LOAD") == "python":
+        return None
+    found = shutil.which("wrk")
+    if found or not shutil.which("apt-get"):
+        return found
+
+    def apt_get(*args: str) -> int:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        out = subprocess.DEVNULL
+        return subprocess.run(["apt-get", *args], env=env, stdout=out, stderr=out).returncode
+
+    print("  installing wrk (Debian package) for the load", flush=True)
+    if apt_get("install", "-y", "-qq", "wrk"):
+        apt_get("update", "-qq")
+        apt_get("install", "-y", "-qq", "wrk")
+    return shutil.which("wrk")
+
+
+@dataclass
+class Load:
+    """One measurement: completed responses per second, and how many were not 200."""
+
+    rate: float
+    requests: int
+    not_ok: int
+    errors: str = ""
+
+
+def wrk_load(wrk: str, script: Path, url: str, headers: dict[str, str], seconds: int) -> Load:
+    command = [wrk, "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{seconds}s"]
+    command += ["--timeout", "10s", "-s", str(script)]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    not_ok = re.search(r"BENCH non200=(\d+)", out)
+    if not (rate and total and not_ok):
+        raise BenchError(f"unexpected wrk output:\n{out}")
+    errors = re.search(r"Socket errors: (.*)", out)
+    return Load(float(rate[1]), int(total[1]), int(not_ok[1]), errors[1] if errors else "")
+
+
+def _hammer(port: int, path: str, headers: dict[str, str], seconds: float, threads: int) -> Load:
+    """Keep ``threads`` connections busy with GETs for ``seconds`` (the fallback generator)."""
+    deadline = time.monotonic() + seconds
+
+    def client(_: int) -> tuple[int, int]:
+        done = not_ok = 0
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        while time.monotonic() < deadline:
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            done += 1
+            not_ok += response.status != 200
+        connection.close()
+        return done, not_ok
+
+    with ThreadPoolExecutor(threads) as pool:
+        results = list(pool.map(client, range(threads)))
+    total = sum(done for done, _ in results)
+    return Load(total / seconds, total, sum(bad for _, bad in results))
+
+
+def python_load(url: str, headers: dict[str, str], seconds: int) -> Load:
+    parts = urllib.parse.urlsplit(url)
+    assert parts.port is not None
+    processes = min(os.cpu_count() or 1, CONNECTIONS)
+    with ProcessPoolExecutor(processes) as pool:
+        futures = [
+            pool.submit(_hammer, parts.port, parts.path, headers, seconds, CONNECTIONS // processes)
+            for _ in range(processes)
+        ]
+        loads = [future.result() for future in futures]
+    total = sum(load.requests for load in loads)
+    return Load(total / seconds, total, sum(load.not_ok for load in loads))
+
+
+def measure(
+    wrk: str | None, workdir: Path, url: str, headers: dict[str, str], seconds: int
+) -> Load:
+    """Load ``url`` for ``seconds``; fail loudly on any answer but 200."""
+    script = workdir / "count.lua"
+    script.write_text(WRK_SCRIPT)
+    if wrk:
+        load = wrk_load(wrk, script, url, headers, seconds)
+    else:
+        load = python_load(url, headers, seconds)
+    if load.not_ok or not load.requests:
+        raise BenchError(f"{url}: {load.not_ok} of {load.requests} answers were not 200")
+    return load
+
+
+def check_fresh(base: str, env: dict[str, str], token: str, cookie: str) -> tuple[bool, str]:
+    """Edit the roster under the running server; do the API and dashboard say so at once?"""
+    bearer = {"Authorization": f"Bearer {token}"}
+
+    def ask(query: str = "") -> dict[str, Any]:
+        status, body = fetch(base, API + query, bearer)
+        if status != 200:
+            raise BenchError(f"{API}{query} answered {status}")
+        answer: dict[str, Any] = json.loads(body)[0]
+        return answer
+
+    handoff = datetime.fromisoformat(ask()["shift_end"])
+    at = (handoff + timedelta(hours=1)).astimezone(UTC).isoformat().replace("+00:00", "Z")
+    query = "?" + urllib.parse.urlencode({"at": at})
+    before = ask(query)
+    expected = helper(env, "edit", at)
+    after, now = ask(query), ask()
+    status, page = fetch(base, DASHBOARD, {"Cookie": cookie})
+    shown = re.search(
+        r"Next: <strong>(.*?)</strong> primary, <strong>(.*?)</strong> secondary", page
+    )
+    wrong = []
+    if (after["primary"]["name"], after["secondary"]["name"]) != tuple(expected["at"].values()):
+        wrong.append(f"API at {at}")
+    if (now["next"]["primary"]["name"], now["next"]["secondary"]["name"]) != tuple(
+        expected["now"].values()
+    ):
+        wrong.append("API next handoff")
+    if status != 200 or not shown or shown.groups() != tuple(expected["now"].values()):
+        wrong.append("dashboard next handoff")
+    if before["secondary"] == after["secondary"]:
+        return False, "the edit changed nothing to check"
+    if wrong:
+        return False, "stale: " + ", ".join(wrong)
+    return True, f"secondary from {expected['effective']}: {expected['at']['secondary']}"
+
+
+@dataclass
+class Result:
+    """What one roster size gave: loads per page and round, queries, and the freshness check."""
+
+    engineers: int
+    loads: dict[str, list[Load]]
+    queries: dict[str, dict[str, int]]
+    past_shifts: dict[str, int]
+    shifts: int
+    fresh: tuple[bool, str]
+
+    def rate(self, page: str) -> float:
+        """The page's median req/s over the rounds."""
+        return statistics.median(load.rate for load in self.loads[page])
+
+
+def bench_roster(engineers: int, wrk: str | None, secret: str) -> Result:
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        workdir = Path(tmp)
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.bench_settings",
+            "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
+            "SECRET_KEY": secret,
+            "DEBUG": "0",
+            "LOG_LEVEL": "WARNING",
+        }
+        print(f"  {engineers} engineers: seeding 10 years of shifts, counting queries", flush=True)
+        seeded = helper(env, "prepare", str(engineers))
+        pages = {
+            "bare": (BARE, {}),
+            "dashboard": (DASHBOARD, {"Cookie": seeded["cookie"]}),
+            "api": (API, {"Authorization": f"Bearer {seeded['token']}"}),
+        }
+        loads: dict[str, list[Load]] = {page: [] for page in pages}
+        with gunicorn(env, workdir) as base:
+            print(f"  {engineers} engineers: warming up, then {ROUNDS} rounds", flush=True)
+            for path, headers in pages.values():
+                measure(wrk, workdir, base + path, headers, WARMUP)
+            for _ in range(ROUNDS):
+                for page, (path, headers) in pages.items():
+                    loads[page].append(measure(wrk, workdir, base + path, headers, DURATION))
+            fresh = check_fresh(base, env, seeded["token"], seeded["cookie"])
+        return Result(
+            engineers, loads, seeded["queries"], seeded["past_shifts"], seeded["shifts"], fresh
+        )
+
+
+def report(results: list[Result], generator: str) -> None:
+    print()
+    print(f"Throughput: gunicorn with {WORKERS} sync workers; {generator}, {CONNECTIONS} clients;")
+    print(
+        f"{ROUNDS} rounds of {DURATION} s per URL in turn after {WARMUP} s of warm-up, median "
+        "req/s; 10 years of shifts stored."
+    )
+    print()
+    print(f"{'roster':>7}  {'page':<16}{'req/s':>9}  {'of bare':>8}  {'goal':>7}  result  rounds")
+    for result in results:
+        bare = result.rate("bare")
+        for page, label in (("bare", "bare view"), ("dashboard", "dashboard"), ("api", API)):
+            rate = result.rate(page)
+            rounds = " ".join(f"{load.rate:.0f}" for load in result.loads[page])
+            if page == "bare":
+                print(
+                    f"{result.engineers:>7}  {label:<16}{rate:>9.1f}  {'100%':>8}  {'':>15}  {rounds}"
+                )
+                continue
+            share, goal = rate / bare, GOALS[page]
+            verdict = "met" if share >= goal else "NOT met"
+            print(
+                f"{result.engineers:>7}  {label:<16}{rate:>9.1f}  {share:>8.1%}  "
+                f"{'>= ' + format(goal, '.0%'):>7}  {verdict:<7} {rounds}"
+            )
+    print()
+    print("Queries per page, with 1 and with 10 years of past shifts stored (goal: flat)")
+    print(f"{'roster':>7}  {'page':<16}{'1 year':>8}  {'10 years':>9}  flat")
+    for result in results:
+        for page, label in (("dashboard", "dashboard"), ("api", API)):
+            one, ten = result.queries["1 year"][page], result.queries["10 years"][page]
+            flat = "yes" if one == ten else "NO"
+            print(f"{result.engineers:>7}  {label:<16}{one:>8}  {ten:>9}  {flat}")
+    for result in results:
+        past = result.past_shifts
+        print(
+            f"  ({result.engineers} engineers: {past['1 year']} then {past['10 years']} past "
+            f"shift rows, {result.shifts} in all)"
+        )
+    print()
+    print("Never a stale answer (roster reversed under the running server, then asked at once)")
+    for result in results:
+        fresh, detail = result.fresh
+        answer = "yes" if fresh else "NO"
+        print(f"{result.engineers:>7}  fresh after roster edit: {answer} ({detail})")
+    socket_errors = {
+        f"{result.engineers} {page}": load.errors
+        for result in results
+        for page, loads in result.loads.items()
+        for load in loads
+        if load.errors
+    }
+    if socket_errors:
+        print(f"\nwrk socket errors: {socket_errors}")
+    if not generator.startswith("wrk"):
+        print("\nNo wrk: the Python clients saturate before the bare view does; ratios read high.")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("prepare").add_argument("engineers", type=int)
+    commands.add_parser("edit").add_argument("at")
+    args = parser.parse_args()
+    if args.command == "prepare":
+        print(json.dumps(prepare(args.engineers)))
+        return 0
+    if args.command == "edit":
+        print(json.dumps(edit_roster(args.at)))
+        return 0
+    started = time.monotonic()
+    wrk = find_wrk()
+    generator = f"wrk, {THREADS} threads" if wrk else "Python load generator (no wrk)"
+    print(f"make bench: {generator}; rosters of {' and '.join(map(str, ROSTERS))} engineers")
+    secret = secrets.token_urlsafe(50)  # shared by the helpers and gunicorn: the session cookie
+    try:
+        results = [bench_roster(engineers, wrk, secret) for engineers in ROSTERS]
+    except (BenchError, subprocess.CalledProcessError) as error:
+        print(f"bench failed: {error}", file=sys.stderr)
+        return 1
+    report(results, generator)
+    print(f"\n({time.monotonic() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
