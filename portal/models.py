@@ -47,10 +47,10 @@ def hash_token(token: str) -> str:
 
 
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
-    def matching(self, token: str) -> ApiTokenQuerySet:
-        # Looked up by its SHA-256: the raw token is never stored, and an index lookup on a
-        # hash leaks nothing useful through timing.
-        return self.filter(token_hash=hash_token(token), user__is_active=True)
+    def matching_hash(self, token_hash: str) -> ApiTokenQuerySet:
+        # Looked up by the token's SHA-256: the raw token is never stored, and an index lookup
+        # on a hash leaks nothing useful through timing.
+        return self.filter(token_hash=token_hash, user__is_active=True)
 
 
 class ApiToken(models.Model):
@@ -70,3 +70,18 @@ class ApiToken(models.Model):
     @staticmethod
     def generate() -> str:
         return secrets.token_urlsafe(32)
+
+
+class ChangeStamp(models.Model):
+    """One row whose ``value`` database triggers change on every write to the tables behind
+    "who is on call" (see the migration that installs them).
+
+    Readers remember an answer with the stamp it was computed under and reuse it only while the
+    stamp is unchanged and the clock has not reached the answer's next boundary: a cache that can
+    never be stale, because no write of any kind (action, admin, shell, SQL) can skip a trigger.
+    """
+
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"change stamp {self.value}"

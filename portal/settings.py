@@ -32,6 +32,8 @@ def database_from_url(url: str) -> dict[str, Any]:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": name or parts.netloc,
+            # Opening a SQLite connection (and setting WAL) costs more than most page queries.
+            "CONN_MAX_AGE": None,
             # A busy web process and worker share the file: wait for the lock, don't fail.
             "OPTIONS": {
                 "timeout": 20,
@@ -146,6 +148,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = ["portal.auth.RememberingModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal:dashboard"
 LOGOUT_REDIRECT_URL = "login"

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import User
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from portal import actions
 from portal.models import ApiToken
-from rotation.models import Engineer, Rotation, Shift
-from rotation.oncall import on_call
+from portal.stamp import change_stamp, remember
+from rotation.models import Engineer, Shift
+from rotation.oncall import on_call_now
 
 
 def signed_in_user(request: HttpRequest) -> User:
@@ -24,33 +29,59 @@ def signed_in_user(request: HttpRequest) -> User:
     return request.user
 
 
-def engineer_of(request: HttpRequest) -> Engineer | None:
-    return Engineer.objects.filter(user=signed_in_user(request)).first()
+def engineer_of(user: User, stamp: int | None, now: datetime) -> Engineer | None:
+    def lookup() -> tuple[Engineer | None, None]:
+        return Engineer.objects.filter(user=user).first(), None
+
+    return remember(("engineer_of", user.pk), stamp, now, lookup)
+
+
+def next_shift_of(engineer: Engineer, stamp: int | None, now: datetime) -> Shift | None:
+    """The engineer's current or next primary/secondary shift."""
+
+    def lookup() -> tuple[Shift | None, datetime | None]:
+        shift = (
+            Shift.objects.upcoming_for(engineer, now)
+            .exclude(role="shadow")
+            .select_related("rotation")
+            .first()
+        )
+        if shift is None:
+            return None, None
+        return shift, shift.starts_at if shift.starts_at > now else shift.ends_at
+
+    return remember(("next_shift_of", engineer.pk), stamp, now, lookup)
 
 
 @never_cache
 def dashboard(request: HttpRequest) -> HttpResponse:
-    now = timezone.now()
-    me = engineer_of(request)
-    my_next = (
-        Shift.objects.upcoming_for(me, now)
-        .exclude(role="shadow")
-        .select_related("rotation")
-        .first()
-        if me
-        else None
-    )
+    now, stamp, user = timezone.now(), change_stamp(), signed_in_user(request)
+    me = engineer_of(user, stamp, now)
+    my_next = next_shift_of(me, stamp, now) if me else None
+    # Without a zone on their profile, the browser shows the viewer's own time (portal.js).
+    my_zone = me.time_zone if me else ""
     context = {
         "now": now,
-        "answers": on_call(list(Rotation.objects.all()), now),
-        "me": me,
+        "cards": rotation_cards(my_zone, user.is_staff, stamp, now),
         "my_next": my_next,
-        # Without a zone on their profile, the browser shows the viewer's own time (portal.js).
-        "my_zone": me.time_zone if me else "",
-        "my_next_zone": (me.time_zone if me else "")
-        or (my_next.rotation.time_zone if my_next else ""),
+        "my_next_zone": my_zone or (my_next.rotation.time_zone if my_next else ""),
     }
     return render(request, "portal/dashboard.html", context)
+
+
+def rotation_cards(my_zone: str, can_edit: bool, stamp: int | None, now: datetime) -> str:
+    """The dashboard's rotation cards, rendered again when an answer or the minute changes
+    (the countdowns read in minutes)."""
+
+    def render_cards() -> tuple[str, datetime | None]:
+        answers = on_call_now(None, now, stamp)
+        context = {"answers": answers, "my_zone": my_zone, "can_edit": can_edit}
+        html = render_to_string("portal/dashboard.html#cards", context)
+        next_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        edges = [a.changes_at for a in answers if a.changes_at is not None]
+        return mark_safe(html), min([next_minute, *edges])
+
+    return remember(("rotation_cards", my_zone, can_edit), stamp, now, render_cards)
 
 
 @login_not_required

@@ -8,12 +8,14 @@ never stale and never missing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from portal.stamp import remember
 from rotation import schedule
 from rotation.models import Engineer, Override, Rotation, Shift, schedule_of
 
@@ -34,6 +36,15 @@ class OnCall:
     shift_end: datetime | None = None
     next_primary: Engineer | None = None
     next_secondary: Engineer | None = None
+    # The first instant after ``at`` at which the answer may differ (a handoff, an override's
+    # edge); None when only a write can change it.
+    changes_at: datetime | None = None
+
+    @property
+    def people(self) -> list[tuple[str, Engineer]]:
+        """(role, person) in the order a page lists them."""
+        roles = [("Primary", self.primary), ("Secondary", self.secondary)]
+        return [(role, p) for role, p in roles if p] + [("Shadow", p) for p in self.shadows]
 
     def as_json(self) -> dict[str, Any]:
         """The object of DESIGN.md's ``oncall --json`` contract; times in UTC with ``Z``."""
@@ -84,6 +95,23 @@ def on_call(rotations: Sequence[Rotation], at: datetime) -> list[OnCall]:
     ]
 
 
+def _edges(overrides: list[Override]) -> set[datetime]:
+    return {edge for o in overrides for edge in (o.starts_at, o.ends_at)}
+
+
+def on_call_now(slug: str | None, now: datetime, stamp: int | None) -> list[OnCall]:
+    """``on_call`` for every rotation (or ``slug``'s) at ``now``, remembered while provably
+    unchanged: the same database change stamp and no handoff or override edge crossed."""
+
+    def compute() -> tuple[list[OnCall], datetime | None]:
+        answers = on_call(rotations_named(slug), now)
+        edges = [answer.changes_at for answer in answers if answer.changes_at is not None]
+        return answers, min(edges, default=None)
+
+    answers = remember(("on_call", slug), stamp, now, compute)
+    return [dataclasses.replace(answer, at=now) for answer in answers]
+
+
 def _covering(overrides: list[Override], role: str, when: datetime) -> Engineer | None:
     for override in reversed(overrides):  # the latest created wins
         if override.role == role and override.starts_at <= when < override.ends_at:
@@ -101,7 +129,9 @@ def _from_shifts(
     following = {s.role: s for s in shifts if s.starts_at == end and s.role != "shadow"}
     if "primary" not in following or "secondary" not in following:
         return None
+    edges = {edge for s in shifts for edge in (s.starts_at, s.ends_at)} | _edges(overrides)
     return OnCall(
+        changes_at=min(edge for edge in edges if edge > at),
         rotation=rotation,
         at=at,
         primary=_covering(overrides, "primary", at) or now["primary"].engineer,
@@ -127,6 +157,7 @@ def _from_engine(rotation: Rotation, at: datetime, overrides: list[Override]) ->
             e.email: e for e in Engineer.objects.filter(email__in=[first.primary, first.secondary])
         }
         return OnCall(
+            changes_at=spec.start,
             rotation=rotation,
             at=at,
             shift_end=spec.start,
@@ -141,7 +172,9 @@ def _from_engine(rotation: Rotation, at: datetime, overrides: list[Override]) ->
         answer.next_secondary,
     }
     people = {e.email: e for e in Engineer.objects.filter(email__in=emails)}
+    edges = {answer.shift_end} | {edge for edge in _edges(overrides) if edge > at}
     return OnCall(
+        changes_at=min(edges),
         rotation=rotation,
         at=at,
         primary=people[answer.primary],

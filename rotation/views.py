@@ -2,37 +2,50 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from portal.models import ApiToken
-from rotation.oncall import OnCallQueryError, on_call, parse_at, rotations_named
+from portal.models import ApiToken, hash_token
+from portal.stamp import change_stamp, remember
+from rotation.oncall import OnCallQueryError, on_call, on_call_now, parse_at, rotations_named
 
 
-def bearer_user_id(request: HttpRequest) -> int | None:
+def bearer_user_id(request: HttpRequest, stamp: int | None, now: datetime) -> int | None:
     """The user of a valid ``Authorization: Bearer <token>`` header, if any."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    return ApiToken.objects.matching(token.strip()).values_list("user_id", flat=True).first()
+    token_hash = hash_token(token.strip())
+
+    def lookup() -> tuple[int | None, None]:
+        found = ApiToken.objects.matching_hash(token_hash).values_list("user_id", flat=True)
+        return found.first(), None
+
+    return remember(("api_token", token_hash), stamp, now, lookup)
 
 
-@login_not_required  # it authenticates itself: a session or a bearer token, else 401 JSON
+@login_not_required  # it authenticates itself: a bearer token or a session, else 401 JSON
 @never_cache
 @require_GET
 def oncall_api(request: HttpRequest) -> JsonResponse:
-    if not request.user.is_authenticated and bearer_user_id(request) is None:
+    now, stamp = timezone.now(), change_stamp()
+    if bearer_user_id(request, stamp, now) is None and not request.user.is_authenticated:
         response = JsonResponse(
             {"error": "log in, or send Authorization: Bearer <your API token>"}, status=401
         )
         response["WWW-Authenticate"] = 'Bearer realm="oncall"'
         return response
     try:
-        at = parse_at(request.GET.get("at"), default=timezone.now())
-        rotations = rotations_named(request.GET.get("rotation"))
+        slug = request.GET.get("rotation") or None
+        if request.GET.get("at"):
+            answers = on_call(rotations_named(slug), parse_at(request.GET["at"], default=now))
+        else:
+            answers = on_call_now(slug, now, stamp)
     except OnCallQueryError as error:
         return JsonResponse({"error": str(error)}, status=400)
-    return JsonResponse([answer.as_json() for answer in on_call(rotations, at)], safe=False)
+    return JsonResponse([answer.as_json() for answer in answers], safe=False)

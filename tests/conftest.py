@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from portal.actions import ensure_managers_group
+from portal.models import ChangeStamp
 from rotation.actions import save_roster
 from rotation.models import Engineer, Rotation
 
@@ -41,6 +42,8 @@ def make_engineer(name: str, *, staff: bool = False) -> Engineer:
 
 @pytest.fixture
 def cast(db: None, frozen_now: datetime) -> dict[str, Engineer]:
+    # A transactional test's flush empties every table, the change stamp's row included.
+    ChangeStamp.objects.get_or_create(id=1)
     people = {name: make_engineer(name) for name in ["dave", "alice", "erin", "bob"]}
     people["carol"] = make_engineer("carol", staff=True)
     people["carol"].user.groups.add(ensure_managers_group())  # type: ignore[union-attr]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
 
+from rotation.actions import save_roster
 from rotation.models import Engineer, Rotation
 from tests.conftest import PASSWORD, login
 
@@ -75,17 +78,45 @@ def test_dashboard_query_count_is_flat(
     cast: dict[str, Engineer],
     django_assert_max_num_queries: Any,
 ) -> None:
-    from rotation.actions import save_roster
-
     for number in range(6):
         rotation = Rotation.objects.create(
             slug=f"r{number}", name=f"R{number}", starts_on=platform.starts_on
         )
         save_roster(rotation, [cast["carol"], cast["dave"], cast["alice"]], by=None)
     login(client, "alice")
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(8):  # 2 change-stamp reads, user, engineer, 4 reads
         response = client.get("/")
     assert response.content.decode().count('class="card rotation"') == 7
+    with django_assert_max_num_queries(2):  # nothing changed: the change stamp, twice
+        again = client.get("/")
+    assert again.content.decode().count('class="card rotation"') == 7
+
+
+def test_dashboard_is_fresh_the_moment_a_roster_changes(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    login(client, "alice")
+    assert (
+        "<strong>Erin</strong> primary, <strong>Bob</strong> secondary"
+        in client.get("/").content.decode()
+    )
+    save_roster(
+        platform, [cast["dave"], cast["alice"], cast["erin"], cast["carol"], cast["bob"]], by=None
+    )
+    assert (
+        "<strong>Erin</strong> primary, <strong>Carol</strong> secondary"
+        in client.get("/").content.decode()
+    )
+
+
+def test_dashboard_moves_on_at_the_handoff_without_any_write(
+    client: Client, platform: Rotation, frozen_now: datetime
+) -> None:
+    login(client, "alice")
+    assert 'class="person primary"' in client.get("/").content.decode()
+    with time_machine.travel(datetime(2026, 12, 8, 18, tzinfo=UTC), tick=False):
+        page = client.get("/").content.decode()
+    assert "<strong>Bob</strong> primary, <strong>Dave</strong> secondary" in page
 
 
 def test_healthz_needs_no_login(client: Client) -> None:

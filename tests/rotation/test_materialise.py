@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import datetime, timedelta
 
@@ -24,7 +25,7 @@ def test_shifts_are_stored_a_year_ahead(platform: Rotation, frozen_now: datetime
 def test_every_instant_has_one_stored_primary_and_secondary(platform: Rotation) -> None:
     for role in ("primary", "secondary"):
         rows = list(Shift.objects.filter(rotation=platform, role=role).order_by("starts_at"))
-        for before, after in zip(rows, rows[1:], strict=False):
+        for before, after in itertools.pairwise(rows):
             assert before.ends_at == after.starts_at
 
 
@@ -44,7 +45,7 @@ def test_two_workers_materialising_at_once_store_each_shift_once(platform: Rotat
     def worker() -> None:
         try:
             materialise_shifts(Rotation.objects.get(pk=platform.pk))
-        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as error:
             errors.append(error)
         finally:
             connections.close_all()
