@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.models import Actor, AuditEntry, user_or_none
-from rotation import schedule
+from rotation import rules, schedule
 from rotation.models import (
     Engineer,
     Membership,
@@ -104,13 +104,13 @@ def plan_roster(
         after = schedule.with_roster(
             dataclasses.replace(before, shadows=weeks), emails, effective, calendar
         )
-    problems.extend(schedule.problems(after))
+    problems.extend(rules.problems(after))
     if problems:
         raise RosterError(problems)
     changes = {}
     if before is not None:
         window = (max(effective, now), max(effective, now) + timedelta(weeks=26))
-        changes = schedule.weeks_changed(before, after, *window)
+        changes = rules.weeks_changed(before, after, *window)
     return RosterPlan(before, after, effective, changes)
 
 
@@ -196,7 +196,7 @@ def plan_shadow_week(rotation: Rotation, engineer: Engineer, week_of: date) -> s
         raise RosterError([schedule.Problem("no-roster", "the rotation has no roster yet")])
     booking = schedule.ShadowWeek(engineer.email, week_of)
     after = dataclasses.replace(spec, shadows=(*spec.shadows, booking))
-    found = schedule.problems(after)
+    found = rules.problems(after)
     if found:
         raise RosterError(found)
     return after
@@ -225,7 +225,7 @@ def override_problems(
         for o in rotation.overrides.overlapping(starts_at, ends_at).select_related("engineer")
     ]
     candidate = schedule.Override(schedule.Role(role), engineer.email, starts_at, ends_at)
-    return schedule.override_problems(spec, others, candidate)
+    return rules.override_problems(spec, others, candidate)
 
 
 @transaction.atomic
