@@ -37,12 +37,11 @@ def engineer_of(user: User, stamp: int | None, now: datetime) -> Engineer | None
 
 
 def next_shift_of(engineer: Engineer, stamp: int | None, now: datetime) -> Shift | None:
-    """The engineer's current or next primary/secondary shift."""
+    """The engineer's current or next shift (a shadow week included)."""
 
     def lookup() -> tuple[Shift | None, datetime | None]:
         shift = (
             Shift.objects.upcoming_for(engineer, now)
-            .exclude(role="shadow")
             .select_related("rotation")
             .first()
         )

@@ -80,7 +80,7 @@ class Rotation(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("admin:rotation_rotation_change", args=[self.pk])
+        return f"{reverse('portal:dashboard')}#rotation-{self.slug}"
 
     @property
     def zone(self) -> ZoneInfo:

@@ -56,7 +56,18 @@ def test_dashboard_shows_handoff_in_the_viewers_zone_too(
 
 def test_dashboard_tells_the_primary_they_are_on_call(client: Client, platform: Rotation) -> None:
     login(client, "alice")
-    assert "You are <strong>primary</strong> for Platform until" in client.get("/").content.decode()
+    assert (
+        "You are <strong>primary on call</strong> for Platform until"
+        in client.get("/").content.decode()
+    )
+
+
+def test_dashboard_tells_a_newcomer_they_are_shadowing(client: Client, platform: Rotation) -> None:
+    login(client, "bob")
+    assert (
+        "You are <strong>shadowing</strong> the Platform primary until Tue 8 Dec"
+        in client.get("/").content.decode()
+    )
 
 
 def test_dashboard_shows_the_viewers_next_shift(client: Client, platform: Rotation) -> None:
