@@ -1,0 +1,152 @@
+"""``make bench``'s database side, run in a subprocess per benchmark database: seed a rotation,
+count queries per page, and edit the roster under the running server."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timedelta
+from typing import Any
+
+from tests.bench import API, DASHBOARD, BenchError
+
+# --- helpers run in a subprocess with Django set up on one benchmark database -------------
+
+
+def _setup_django() -> None:
+    import django
+
+    django.setup()
+
+
+def prepare(engineers: int) -> dict[str, Any]:
+    """Migrate, seed a rotation of ``engineers`` with 1 then 10 years of shifts, count queries."""
+    _setup_django()
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.utils import timezone
+
+    from portal.models import ApiToken, hash_token
+    from rotation import schedule
+    from rotation.actions import save_roster
+    from rotation.models import Engineer, Rotation, Shift, schedule_of
+
+    call_command("migrate", verbosity=0, interactive=False)
+    setup_test_environment()  # lets the test client's "testserver" host in
+    now = timezone.now()
+    Engineer.objects.bulk_create(
+        Engineer(name=f"Engineer {i:03d}", email=f"engineer{i:03d}@example.com")
+        for i in range(1, engineers + 1)
+    )
+    members = list(Engineer.objects.order_by("email"))
+    user = User.objects.create_user("bench", members[0].email)  # an engineer of the roster
+    members[0].user = user
+    members[0].save()
+    ten_years_ago = (now - timedelta(days=3653)).date()
+    starts_on = ten_years_ago - timedelta(days=(ten_years_ago.weekday() - 1) % 7)  # a Tuesday
+    rotation = Rotation.objects.create(slug="bench", name="Bench", starts_on=starts_on)
+    save_roster(rotation, members, by=None)  # materialises a year ahead and 35 days back
+    spec = schedule_of(rotation)
+    assert spec is not None
+    ids = dict(Engineer.objects.values_list("email", "id"))
+
+    def store_history(since: datetime) -> int:
+        Shift.objects.bulk_create(
+            (
+                Shift(
+                    rotation=rotation,
+                    role=shift.role.value,
+                    engineer_id=ids[shift.member],
+                    starts_at=shift.start,
+                    ends_at=shift.end,
+                )
+                for shift in schedule.shifts_between(spec, since, now)
+            ),
+            ignore_conflicts=True,
+        )
+        return Shift.objects.filter(rotation=rotation, starts_at__lte=now).count()
+
+    raw_token = ApiToken.generate()
+    ApiToken.objects.create(user=user, token_hash=hash_token(raw_token))
+    browser = Client()
+    browser.force_login(user)
+    script = Client(headers={"authorization": f"Bearer {raw_token}"})
+    pages = {"dashboard": (browser, DASHBOARD), "api": (script, API)}
+
+    def count_queries() -> dict[str, int]:
+        """Per page: "cold", the first request after a write (nothing remembered holds), and
+        "warm", the next one (answers remembered under the unchanged change stamp)."""
+        counts = {}
+        for name, (client, url) in pages.items():
+            for state in ("cold", "warm"):
+                if state == "cold":
+                    ApiToken.objects.filter(user=user).update(created_at=now)  # any write
+                with CaptureQueriesContext(connection) as queries:
+                    response = client.get(url)
+                if response.status_code != 200:
+                    raise BenchError(f"{url} answered {response.status_code} in the test client")
+                counts[f"{name} {state}"] = len(queries.captured_queries)
+        return counts
+
+    past_shifts: dict[str, int] = {}
+    queries: dict[str, dict[str, int]] = {}
+    for label, since in (("1 year", now - timedelta(days=365)), ("10 years", spec.start)):
+        past_shifts[label] = store_history(since)
+        queries[label] = count_queries()
+    return {
+        "token": raw_token,
+        "cookie": f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}",
+        "queries": queries,
+        "past_shifts": past_shifts,
+        "shifts": Shift.objects.filter(rotation=rotation).count(),
+    }
+
+
+def edit_roster(at: str) -> dict[str, Any]:
+    """Reverse the roster order (from the next handoff); say who the engine now puts on call."""
+    _setup_django()
+    from django.utils import timezone
+
+    from rotation import schedule
+    from rotation.actions import save_roster
+    from rotation.models import Engineer, Rotation
+
+    rotation = Rotation.objects.get(slug="bench")
+    order = [
+        m.engineer for m in rotation.memberships.select_related("engineer").order_by("position")
+    ]
+    plan = save_roster(rotation, order[::-1], by=None)
+    names = dict(Engineer.objects.values_list("email", "name"))
+    now = schedule.on_call_at(plan.after, timezone.now())
+    later = schedule.on_call_at(plan.after, datetime.fromisoformat(at))
+    assert now is not None and later is not None
+    return {
+        "effective": plan.effective.isoformat(),
+        "now": {
+            "next_primary": names[now.next_primary],
+            "next_secondary": names[now.next_secondary],
+        },
+        "at": {"primary": names[later.primary], "secondary": names[later.secondary]},
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("prepare").add_argument("engineers", type=int)
+    commands.add_parser("edit").add_argument("at")
+    args = parser.parse_args()
+    if args.command == "prepare":
+        print(json.dumps(prepare(args.engineers)))
+    else:
+        print(json.dumps(edit_roster(args.at)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
