@@ -40,11 +40,7 @@ def next_shift_of(engineer: Engineer, stamp: int | None, now: datetime) -> Shift
     """The engineer's current or next shift (a shadow week included)."""
 
     def lookup() -> tuple[Shift | None, datetime | None]:
-        shift = (
-            Shift.objects.upcoming_for(engineer, now)
-            .select_related("rotation")
-            .first()
-        )
+        shift = Shift.objects.upcoming_for(engineer, now).select_related("rotation").first()
         if shift is None:
             return None, None
         return shift, shift.starts_at if shift.starts_at > now else shift.ends_at

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from portal.models import Actor, AuditEntry, user_or_none
 from rotation import rules, schedule
@@ -140,17 +141,25 @@ def save_roster(
         _save_shadows(rotation, shadows, now=now)
     if plan.is_change:
         _save_eras(rotation, plan, members, by=by)
+        changes = {
+            email: {label: [d.isoformat() for d in days] for label, days in change.items()}
+            for email, change in plan.changes.items()
+        }
+        effective = plan.effective.isoformat()
         AuditEntry.record(
             "roster.saved",
             rotation.slug,
             by=by,
             members=[member.email for member in members],
-            effective=plan.effective.isoformat(),
-            changes={
-                email: {label: [d.isoformat() for d in days] for label, days in change.items()}
-                for email, change in plan.changes.items()
-            },
+            effective=effective,
+            changes=changes,
         )
+        if changes:
+            transaction.on_commit(
+                lambda: async_task(
+                    "rotation.jobs.tell_people_of_roster_change", rotation.id, effective, changes
+                )
+            )
     materialise_shifts(rotation, now=now, spec=plan.after)
     return plan
 

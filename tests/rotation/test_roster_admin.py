@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.test import Client
+from django_q.brokers import get_broker
 
 from portal.models import AuditEntry
 from rotation.actions import book_shadow_week, save_roster
+from rotation.jobs import tell_people_of_roster_change
 from rotation.models import Engineer, Membership, RosterEra, Rotation, Shift
 from tests.conftest import login
 
@@ -231,3 +234,36 @@ def test_override_in_the_admin_is_refused_when_it_doubles_someone_up(
     data["engineer"] = str(cast["dave"].pk)
     assert client.post("/admin/rotation/override/add/", data).status_code == 302
     assert AuditEntry.objects.filter(action="override.created").count() == 1
+
+
+def test_people_whose_weeks_move_are_told_after_the_save(
+    platform: Rotation,
+    cast: dict[str, Engineer],
+    django_capture_on_commit_callbacks: Any,
+    mailoutbox: list[Any],
+) -> None:
+    broker = get_broker()
+    queued = broker.queue_size()
+    order = [cast["dave"], cast["alice"], cast["erin"], cast["carol"], cast["bob"]]
+    with django_capture_on_commit_callbacks(execute=True):
+        save_roster(platform, order, by=cast["carol"].user)
+    assert broker.queue_size() == queued + 1
+    entry = AuditEntry.objects.filter(action="roster.saved").latest("at", "id")
+    summary = tell_people_of_roster_change(
+        platform.pk, entry.details["effective"], entry.details["changes"]
+    )
+    assert summary == f"roster change on platform: told {len(entry.details['changes'])} people"
+    [carol] = [mail for mail in mailoutbox if mail.to == ["carol@example.com"]]
+    assert carol.subject == "Platform on-call weeks changed"
+    assert "from the handoff on Tue 8 Dec 2026 10:00 PST" in carol.body
+    assert "Weeks you are now on call: Tue 8 Dec 2026, Tue 15 Dec 2026" in carol.body
+
+
+def test_an_unchanged_roster_tells_nobody(
+    platform: Rotation, cast: dict[str, Engineer], django_capture_on_commit_callbacks: Any
+) -> None:
+    queued = get_broker().queue_size()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        save_roster(platform, [cast["dave"], cast["alice"], cast["erin"], cast["bob"]], by=None)
+    assert callbacks == []
+    assert get_broker().queue_size() == queued
