@@ -66,7 +66,7 @@ class OnCall:
 def iso_z(when: datetime | None) -> str | None:
     if when is None:
         return None
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return when.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def person(engineer: Engineer | None) -> dict[str, str] | None:
