@@ -25,17 +25,21 @@ def revoke_api_token(user: User, *, by: Actor) -> None:
 
 
 MANAGERS = "Managers"
+EDITABLE = ["engineer", "rotation", "membership", "shadowbooking", "override"]
+READABLE = ["rosterera", "shift", "auditentry"]
 
 
 def ensure_managers_group() -> Group:
-    """The group whose members edit rosters, shadow weeks and overrides in the admin."""
+    """The group whose members edit rosters, shadow weeks and overrides in the admin.
+
+    Every install has it from portal/migrations/0004; this puts it back (after a test flush, or
+    if someone deleted it) with its permissions.
+    """
     group, _ = Group.objects.get_or_create(name=MANAGERS)
-    editable = ["engineer", "rotation", "membership", "shadowbooking", "override"]
-    readable = ["rosterera", "shift", "auditentry"]
     codenames = [
-        f"{verb}_{model}" for model in editable for verb in ("add", "change", "delete", "view")
+        f"{verb}_{model}" for model in EDITABLE for verb in ("add", "change", "delete", "view")
     ]
-    codenames += [f"view_{model}" for model in readable]
+    codenames += [f"view_{model}" for model in READABLE]
     group.permissions.set(
         Permission.objects.filter(
             content_type__app_label__in=["rotation", "portal"], codename__in=codenames

@@ -65,3 +65,12 @@ def test_the_configured_broker_carries_a_task() -> None:
     assert payload == "a signed task package"
     broker.acknowledge(task[0])
     broker.purge_queue()
+
+
+def test_every_install_has_a_managers_group_that_can_edit_rosters() -> None:
+    from django.contrib.auth.models import Group
+
+    managers = Group.objects.get(name="Managers")
+    codenames = set(managers.permissions.values_list("codename", flat=True))
+    assert {"change_rotation", "add_membership", "add_override", "add_shadowbooking"} <= codenames
+    assert "delete_shift" not in codenames
