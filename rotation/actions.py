@@ -76,7 +76,7 @@ def plan_roster(
     before = schedule_of(rotation) if rotation.pk else None
     weeks = before.shadows if before else ()
     if shadows is not None:
-        # A shadow week that has begun is history and stays, as _save_shadows keeps it.
+        # A shadow week that has begun is history: it stays whatever the new list says.
         today = now.astimezone(rotation.zone).date()
         weeks = tuple(
             dict.fromkeys(
@@ -138,7 +138,7 @@ def save_roster(
             for position, engineer in enumerate(members, start=1)
         )
     if shadows is not None:
-        _save_shadows(rotation, shadows, now=now)
+        _save_shadows(rotation, plan.after.shadows)
     if plan.is_change:
         _save_eras(rotation, plan, members, by=by)
         changes = {
@@ -182,19 +182,21 @@ def _save_eras(
     )
 
 
-def _save_shadows(
-    rotation: Rotation, shadows: Sequence[tuple[Engineer, date]], *, now: datetime
-) -> None:
-    wanted = {(engineer.id, day) for engineer, day in shadows}
-    existing = {(b.engineer_id, b.week_of): b for b in rotation.shadows.all()}
-    today = now.astimezone(rotation.zone).date()
-    for key, booking in existing.items():
-        # A shadow week that has begun is history: it stays.
-        if key not in wanted and booking.week_of > today:
-            booking.delete()
+def _save_shadows(rotation: Rotation, weeks: Sequence[schedule.ShadowWeek]) -> None:
+    """Make the stored bookings exactly ``weeks`` (plan_roster has kept the ones begun)."""
+    ids = dict(
+        Engineer.objects.filter(email__in={week.member for week in weeks}).values_list(
+            "email", "id"
+        )
+    )
+    wanted = {(ids[week.member], week.week_of) for week in weeks}
+    stored = {(b.engineer_id, b.week_of): b.pk for b in rotation.shadows.all()}
+    ShadowBooking.objects.filter(
+        pk__in=[pk for key, pk in stored.items() if key not in wanted]
+    ).delete()
     ShadowBooking.objects.bulk_create(
         ShadowBooking(rotation=rotation, engineer_id=engineer_id, week_of=day)
-        for engineer_id, day in wanted - existing.keys()
+        for engineer_id, day in wanted - stored.keys()
     )
 
 
