@@ -113,10 +113,9 @@ def on_call_now(slug: str | None, now: datetime, stamp: int | None) -> list[OnCa
 
 
 def _covering(overrides: list[Override], role: str, when: datetime) -> Engineer | None:
-    for override in reversed(overrides):  # the latest created wins
-        if override.role == role and override.starts_at <= when < override.ends_at:
-            return override.engineer
-    return None
+    """The engine's rule (the latest override wins), answered with the Engineer."""
+    member = schedule.overridden_by([o.as_schedule() for o in overrides], schedule.Role(role), when)
+    return next((o.engineer for o in overrides if o.engineer.email == member), None)
 
 
 def _from_shifts(

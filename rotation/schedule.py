@@ -338,7 +338,8 @@ def _shadow_shifts(rotation: Rotation, start: datetime, end: datetime) -> list[S
     return shifts
 
 
-def _covering(overrides: Sequence[Override], role: Role, when: datetime) -> str | None:
+def overridden_by(overrides: Sequence[Override], role: Role, when: datetime) -> str | None:
+    """Who an override puts in ``role`` at ``when``: the last in the list that covers it."""
     for override in reversed(overrides):
         if override.role == role and override.start <= when < override.end:
             return override.member
@@ -363,13 +364,13 @@ def on_call_at(
     )
     return OnCall(
         at=at.astimezone(UTC),
-        primary=_covering(overrides, Role.PRIMARY, at) or slot.primary,
-        secondary=_covering(overrides, Role.SECONDARY, at) or slot.secondary,
+        primary=overridden_by(overrides, Role.PRIMARY, at) or slot.primary,
+        secondary=overridden_by(overrides, Role.SECONDARY, at) or slot.secondary,
         shadows=shadows,
         shift_start=slot.start,
         shift_end=end,
-        next_primary=_covering(overrides, Role.PRIMARY, end) or following.primary,
-        next_secondary=_covering(overrides, Role.SECONDARY, end) or following.secondary,
+        next_primary=overridden_by(overrides, Role.PRIMARY, end) or following.primary,
+        next_secondary=overridden_by(overrides, Role.SECONDARY, end) or following.secondary,
     )
 
 
@@ -392,7 +393,7 @@ def effective_shifts(
         for shift in base:
             edges = [shift.start, *(c for c in cuts if shift.start < c < shift.end), shift.end]
             for piece_start, piece_end in itertools.pairwise(edges):
-                member = _covering(overrides, role, piece_start) or shift.member
+                member = overridden_by(overrides, role, piece_start) or shift.member
                 if pieces and pieces[-1].member == member and pieces[-1].end == piece_start:
                     pieces[-1] = Shift(pieces[-1].start, piece_end, role, member)
                 else:
