@@ -236,6 +236,15 @@ def _check(
     return RosterFile(tuple(engineers), tuple(rotations)), checker.issues
 
 
+def _is_repeat(table: Table, first_seen: dict[str, int], key: str, value: str, what: str) -> bool:
+    """Report ``value`` as a duplicate if an earlier table had it; else remember its line."""
+    if value in first_seen:
+        table.problem(key, f"duplicate {what} {value!r} (also on line {first_seen[value]})")
+        return True
+    first_seen[value] = table.locator.key_line(table.table, table.index, key)
+    return False
+
+
 def _check_engineers(checker: Checker, tables: list[dict[str, Any]]) -> list[EngineerEntry]:
     engineers: list[EngineerEntry] = []
     first_seen: dict[str, int] = {}
@@ -247,14 +256,8 @@ def _check_engineers(checker: Checker, tables: list[dict[str, Any]]) -> list[Eng
         pagerduty_user_id = table.text("pagerduty_user_id", max_length=20, required=False)
         time_zone = table.zone("time_zone", required=False)
         phone = table.text("phone", max_length=40, required=False)
-        if email is not None:
-            line = checker.locator.key_line("engineers", index, "email")
-            if email in first_seen:
-                table.problem(
-                    "email", f"duplicate engineer {email!r} (also on line {first_seen[email]})"
-                )
-                continue
-            first_seen[email] = line
+        if email is not None and _is_repeat(table, first_seen, "email", email, "engineer"):
+            continue
         if (
             email is None
             or name is None
@@ -288,13 +291,8 @@ def _check_rotations(
         policy = table.text("pagerduty_escalation_policy_id", max_length=20, required=False)
         feeds = table.feeds()
         shadows = table.shadows(known, weekday)
-        if slug is not None:
-            if slug in first_seen:
-                table.problem(
-                    "slug", f"duplicate rotation {slug!r} (also on line {first_seen[slug]})"
-                )
-                continue
-            first_seen[slug] = checker.locator.key_line("rotations", index, "slug")
+        if slug is not None and _is_repeat(table, first_seen, "slug", slug, "rotation"):
+            continue
         if (
             slug is None
             or name is None
