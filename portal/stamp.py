@@ -63,9 +63,3 @@ def remember[T](
                 _entries.clear()
             _entries[key] = _Entry(stamp, now, until, value)
     return value
-
-
-def forget_all() -> None:
-    """For tests that want a cold start."""
-    with _lock:
-        _entries.clear()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
@@ -211,9 +211,6 @@ class Override(models.Model):
 
 
 class ShiftQuerySet(models.QuerySet["Shift"]):
-    def covering(self, when: datetime) -> ShiftQuerySet:
-        return self.filter(starts_at__lte=when, ends_at__gt=when)
-
     def upcoming_for(self, engineer: Engineer, after: datetime) -> ShiftQuerySet:
         return self.filter(engineer=engineer, ends_at__gt=after).order_by("starts_at")
 
@@ -243,10 +240,6 @@ class Shift(models.Model):
 
     def __str__(self) -> str:
         return f"{self.engineer} {self.role} {self.starts_at:%Y-%m-%d}"
-
-    @property
-    def week_of(self) -> date:
-        return self.starts_at.astimezone(self.rotation.zone).date()
 
 
 def schedule_of(rotation: Rotation) -> schedule.Rotation | None:
