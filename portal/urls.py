@@ -22,6 +22,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("rotation.urls")),
     path("api/v1/oncall", rotation_views.oncall_api, name="api_oncall"),
     path("admin/", admin.site.urls),
 ]

@@ -1,17 +1,26 @@
-"""Rotation pages and the ``/api/v1/oncall`` endpoint."""
+"""Rotation pages, calendar feeds and the ``/api/v1/oncall`` endpoint."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from portal.models import ApiToken, hash_token
 from portal.stamp import change_stamp, remember
+from portal.views import signed_in_user
+from rotation import calendars, feed_actions, timetable
+from rotation.models import Engineer, Rotation
 from rotation.oncall import OnCallQueryError, on_call, on_call_now, parse_at, rotations_named
 
 
@@ -49,3 +58,110 @@ def oncall_api(request: HttpRequest) -> JsonResponse:
     except OnCallQueryError as error:
         return JsonResponse({"error": str(error)}, status=400)
     return JsonResponse([answer.as_json() for answer in answers], safe=False)
+
+
+@login_not_required  # the token in the URL is the only credential (calendar clients have no login)
+@require_safe
+def calendar_feed(request: HttpRequest, token: str, name: str) -> HttpResponse:
+    now = timezone.now()
+    found = calendars.find_feed(token, name)
+    if found is None:
+        raise Http404("No such feed")
+    last_modified = found.last_modified(now)
+    if not found.is_published(now):
+        last_modified = max(
+            last_modified, feed_actions.publish_calendars(now=now).changed_at or now
+        )
+    etag = found.etag(now, request.get_host())
+    response = get_conditional_response(
+        request, etag=etag, last_modified=int(last_modified.timestamp())
+    )
+    if response is None:
+        rows = calendars.published_events(found, now)
+        if rows is None:
+            raise Http404("No such feed")
+        links = {
+            slug: request.build_absolute_uri(reverse("rotation:schedule", args=[slug]))
+            for slug in {row.rotation.slug for row in rows}
+        }
+        response = HttpResponse(
+            calendars.render_feed(found, rows, links), content_type="text/calendar; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'inline; filename="{found.feed.file_name}"'
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(last_modified.timestamp())
+    # Private: the URL is a credential, so no shared cache may keep the answer.
+    response["Cache-Control"] = "private, max-age=3600"
+    if found.fetch_is_due(now):
+        feed_actions.record_feed_fetch(
+            found.token.pk, found.feed.name, request.headers.get("User-Agent", ""), now
+        )
+    return response
+
+
+def feed_links(request: HttpRequest, token: str, feed: calendars.Feed) -> dict[str, str]:
+    """The feed's https URL, its webcal:// twin (which calendar apps open as a subscription),
+    and Google Calendar's "add by URL" link."""
+    url = request.build_absolute_uri(reverse("rotation:feed", args=[token, feed.name]))
+    webcal = "webcal://" + url.split("://", 1)[1]
+    return {
+        "url": url,
+        "webcal": webcal,
+        "google": "https://calendar.google.com/calendar/render?" + urlencode({"cid": webcal}),
+    }
+
+
+def calendars_page(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    token = feed_actions.feed_token_of(user)
+    engineer = Engineer.objects.filter(user=user).first()
+    fetches = {fetch.feed: fetch for fetch in token.fetches.all()}
+    rows = [
+        {
+            "feed": feed,
+            "links": feed_links(request, token.token, feed),
+            "fetch": fetches.get(feed.name),
+        }
+        for feed in calendars.feeds_for(list(Rotation.objects.all()), engineer)
+    ]
+    return render(request, "rotation/calendars.html", {"rows": rows, "now": timezone.now()})
+
+
+@require_POST
+def calendars_rotate(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    feed_actions.rotate_feed_token(user, by=user)
+    messages.success(
+        request,
+        "New feed addresses are below; the old ones stopped working. Subscribe again in your "
+        "calendar apps and remove the old calendars.",
+    )
+    return redirect("rotation:calendars")
+
+
+def rotation_schedule(request: HttpRequest, slug: str) -> HttpResponse:
+    """The schedule as a calendar: a row per week, overrides and clock changes marked."""
+    rotation = get_object_or_404(Rotation, slug=slug)
+    now = timezone.now()
+    around = None
+    if request.GET.get("week"):
+        try:
+            around = date.fromisoformat(request.GET["week"])
+        except ValueError:
+            messages.error(request, f"'{request.GET['week']}' is not a date like 2026-12-01.")
+    me = Engineer.objects.filter(user=signed_in_user(request)).first()
+    grid = timetable.schedule_grid(rotation, around, now)
+    context = {"grid": grid, "rotation": rotation, "me": me, "my_zone": me.time_zone if me else ""}
+    return render(request, "rotation/schedule.html", context)
+
+
+def me(request: HttpRequest) -> HttpResponse:
+    """My next six months of shifts, my feeds, and my share of on-call time this quarter."""
+    user = signed_in_user(request)
+    engineer = Engineer.objects.filter(user=user).first()
+    context: dict[str, object] = {"engineer": engineer}
+    if engineer is not None:
+        token = feed_actions.feed_token_of(user).token
+        context["mine"] = timetable.my_shifts(engineer, timezone.now())
+        context["feed"] = feed_links(request, token, calendars.Feed(calendars.MY_SHIFTS, ""))
+    return render(request, "rotation/me.html", context)

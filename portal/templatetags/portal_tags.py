@@ -1,6 +1,6 @@
 """Template helpers for showing instants in a chosen zone and time left until them."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django import template
@@ -40,3 +40,9 @@ def time_until(when: datetime | None) -> str:
 def zone_label(zone: str) -> str:
     """'America/Los_Angeles' as people write it: 'America/Los Angeles'."""
     return zone.replace("_", " ")
+
+
+@register.filter
+def weeks(span: timedelta) -> float:
+    """A duration in weeks (168 hours each)."""
+    return span / timedelta(days=7)

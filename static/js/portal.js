@@ -19,3 +19,17 @@
   }
   document.addEventListener("DOMContentLoaded", () => { tick(); localTimes(); setInterval(tick, 30000); });
 })();
+
+// "Copy link" buttons on the calendar pages: copy the feed address, and say so.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-copy]");
+  if (!button) return;
+  const done = () => { const label = button.textContent; button.textContent = "Copied"; setTimeout(() => { button.textContent = label; }, 1500); };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(button.dataset.copy).then(done, () => { button.textContent = "Select and copy the address"; });
+  } else {
+    // Plain-http deployments have no clipboard API: select the address for Ctrl-C instead.
+    const input = button.closest("tr, section").querySelector("input.feed-url");
+    if (input) { input.select(); button.textContent = "Press Ctrl-C"; } else { window.prompt("Copy the feed address:", button.dataset.copy); }
+  }
+});
