@@ -123,11 +123,13 @@ class UpcomingShift:
     role: str
     start: datetime
     end: datetime
+    zone: str  # shown in: the person's own zone, else the rotation's
+    is_current: bool
 
 
 @dataclass
 class MyShifts:
-    zone: ZoneInfo
+    zone: str  # the person's own zone, or "" when they set none
     quarter_start: datetime
     upcoming: list[UpcomingShift] = field(default_factory=list)
     my_primary: timedelta = timedelta()
@@ -147,12 +149,13 @@ class MyShifts:
 def my_shifts(engineer: Engineer, now: datetime) -> MyShifts:
     """``engineer``'s shifts (overrides applied) for six months across rotations, and their
     time on call since the quarter began against the average of everyone on the rosters."""
+    # The quarter is the person's own, or the portal's when they set no zone.
     zone = ZoneInfo(engineer.time_zone or settings.TIME_ZONE)
     local = now.astimezone(zone).date()
     quarter = datetime.combine(
         date(local.year, 3 * ((local.month - 1) // 3) + 1, 1), time(), tzinfo=zone
     )
-    mine = MyShifts(zone=zone, quarter_start=quarter)
+    mine = MyShifts(zone=engineer.time_zone, quarter_start=quarter)
     held: dict[str, timedelta] = defaultdict(timedelta)
     for rotation in Rotation.objects.all():
         spec = schedule_of(rotation)
@@ -166,7 +169,14 @@ def my_shifts(engineer: Engineer, now: datetime) -> MyShifts:
             now + MY_HORIZON,
         )
         mine.upcoming += [
-            UpcomingShift(rotation, Role(s.role).label, s.start, s.end)
+            UpcomingShift(
+                rotation,
+                Role(s.role).label,
+                s.start,
+                s.end,
+                engineer.time_zone or rotation.time_zone,
+                s.start <= now,
+            )
             for s in final
             if s.member == engineer.email and s.end > now
         ]

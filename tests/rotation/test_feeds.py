@@ -37,11 +37,11 @@ def fetch(
 def events(body: bytes) -> list[Any]:
     """The feed's VEVENTs by start (typed Any: icalendar's property values are a wide union)."""
     calendar = icalendar.Calendar.from_ical(body)
-    return sorted(calendar.walk("VEVENT"), key=lambda e: (e.DTSTART, str(e["UID"])))
+    return sorted(calendar.walk("VEVENT"), key=lambda e: (e.start, str(e["UID"])))
 
 
 def event_at(body: bytes, when: datetime) -> Any:
-    return next(e for e in events(body) if e.DTSTART <= when < e.DTEND)
+    return next(e for e in events(body) if e.start <= when < e.end)
 
 
 def test_primary_feed_names_the_role_person_and_rotation(
@@ -82,14 +82,14 @@ def test_shadow_feed_holds_the_shadow_week(
     _, body, _ = fetch(client, token_of(cast["erin"]), "platform.shadow")
     (only,) = events(body)
     assert only["SUMMARY"] == "Shadow on call: Bob (Platform)"
-    assert only.DTSTART == datetime(2026, 12, 1, 18, tzinfo=UTC)
+    assert only.start == datetime(2026, 12, 1, 18, tzinfo=UTC)
 
 
 def test_rotation_feed_holds_every_role(
     client: Client, platform: Rotation, cast: dict[str, Engineer]
 ) -> None:
     _, body, _ = fetch(client, token_of(cast["erin"]), "platform.all")
-    this_week = [e for e in events(body) if e.DTSTART <= NOW < e.DTEND]
+    this_week = [e for e in events(body) if e.start <= NOW < e.end]
     assert sorted(str(e["SUMMARY"]) for e in this_week) == [
         "Primary on call: Alice (Platform)",
         "Secondary on call: Erin (Platform)",
@@ -102,7 +102,7 @@ def test_feed_reaches_a_month_back_and_a_year_ahead(
 ) -> None:
     with time_machine.travel(NOW + timedelta(days=60), tick=False):
         _, body, _ = fetch(client, token_of(cast["erin"]), "platform.primary")
-    starts = [e.DTSTART for e in events(body)]
+    starts = [e.start for e in events(body)]
     later = NOW + timedelta(days=60)
     assert min(starts) <= later - timedelta(days=31) < min(starts) + timedelta(days=7)
     assert max(starts) + timedelta(days=7) >= later + timedelta(days=365) > max(starts)
@@ -163,10 +163,10 @@ def test_an_override_changes_only_the_shift_it_cuts(
     uid = str(cut["UID"])
     assert new[uid]["SEQUENCE"] == cut["SEQUENCE"] + 1
     assert new[uid]["LAST-MODIFIED"].dt == NOW + timedelta(hours=1)
-    assert new[uid].DTEND == start
+    assert new[uid].end == start
     covering = event_at(after, start)
     assert covering["SUMMARY"] == "Primary on call: Dave (Platform)"
-    assert (covering.DTSTART, covering.DTEND) == (start, end)
+    assert (covering.start, covering.end) == (start, end)
     assert event_at(after, end)["SUMMARY"] == "Primary on call: Alice (Platform)"
     untouched = [u for u in old if u != uid]
     assert untouched
