@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 import time_machine
@@ -72,3 +73,24 @@ def login(client: Client, name: str) -> Client:
 def fast_password_hashing(settings: object) -> None:
     # Real hashing costs ~0.3 s a password by design; the tests check behaviour, not cost.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
+# Browser tests drive Debian's Chromium (never a downloaded one): see STACK.md, Browser tests.
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium floods the closed network with requests.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """pytest-playwright's launch options (--headed, --slowmo, ...) with our Chromium."""
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
