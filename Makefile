@@ -31,6 +31,15 @@ $(BIN)/.installed: requirements.lock pyproject.toml
 
 install: $(BIN)/.installed
 
+# The feed tests also read each calendar with Mozilla's ical.js (tests/feeds/parsers.py). npm ci
+# installs exactly the lock; rerun it when the lock changes, and touch the marker npm writes so
+# make does not rerun it for an unchanged lock.
+ICALJS := tests/icaljs
+$(ICALJS)/node_modules/.package-lock.json: $(ICALJS)/package-lock.json $(ICALJS)/package.json
+	@command -v npm >/dev/null || { echo "npm is needed for the ical.js feed tests (apt-get install nodejs npm)"; exit 1; }
+	npm ci --prefix $(ICALJS) --no-audit --no-fund --loglevel=error
+	touch $@
+
 chromium:
 	@command -v chromium >/dev/null || { \
 		echo "Installing Debian's chromium for the browser tests"; \
@@ -47,7 +56,7 @@ run: install
 		$(BIN)/python manage.py qcluster & \
 		$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
 
-test: install chromium
+test: install chromium $(ICALJS)/node_modules/.package-lock.json
 	$(BIN)/pytest
 
 bench: install
