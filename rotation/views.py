@@ -77,16 +77,16 @@ def calendar_feed(request: HttpRequest, token: str, name: str) -> HttpResponse:
         request, etag=etag, last_modified=int(last_modified.timestamp())
     )
     if response is None:
-        rows = calendars.published_events(found, now)
-        if rows is None:
-            raise Http404("No such feed")
-        links = {
-            slug: request.build_absolute_uri(reverse("rotation:schedule", args=[slug]))
-            for slug in {row.rotation.slug for row in rows}
-        }
-        response = HttpResponse(
-            calendars.render_feed(found, rows, links), content_type="text/calendar; charset=utf-8"
+        body = calendars.feed_text(
+            found,
+            now,
+            lambda slug: request.build_absolute_uri(
+                reverse("rotation:schedule", args=[slug]) if slug else "/"
+            ),
         )
+        if body is None:
+            raise Http404("No such feed")
+        response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = f'inline; filename="{found.feed.file_name}"'
     response["ETag"] = etag
     response["Last-Modified"] = http_date(last_modified.timestamp())
@@ -94,7 +94,7 @@ def calendar_feed(request: HttpRequest, token: str, name: str) -> HttpResponse:
     response["Cache-Control"] = "private, max-age=3600"
     if found.fetch_is_due(now):
         feed_actions.record_feed_fetch(
-            found.token.pk, found.feed.name, request.headers.get("User-Agent", ""), now
+            found.token_id, found.feed.name, request.headers.get("User-Agent", ""), now
         )
     return response
 

@@ -93,8 +93,8 @@ def test_schedule_lists_weeks_in_order_with_the_chain_rule_visible(
 ) -> None:
     page = login(client, "erin").get("/rotations/platform/").content.decode()
     starts = re.findall(r'<th scope="row">\s*<time datetime="([^"]+)"', page)
-    primaries = re.findall(r'<td class="primary[^"]*">([^<]+)</td>', page)
-    secondaries = re.findall(r'<td class="secondary[^"]*">([^<]+)</td>', page)
+    primaries = re.findall(r'class="primary[^"]*">([^<]+)</td>', page)
+    secondaries = re.findall(r'class="secondary[^"]*">([^<]+)</td>', page)
     assert len(starts) == len(primaries) == len(secondaries) >= 12
     assert starts == sorted(starts)
     # This week's secondary is next week's primary, row after row.

@@ -310,8 +310,13 @@ def test_a_years_feed_costs_three_queries_and_a_304_two(
     with CaptureQueriesContext(connection) as conditional:
         status, _, _ = fetch(client, token, "platform.all", if_none_match=headers["ETag"])
     assert status == 304
+    with CaptureQueriesContext(connection) as again:
+        status, repeat, _ = fetch(client, token, "platform.all")
+    assert (status, repeat) == (200, body)
     assert len(full) <= 3, [q["sql"][:80] for q in full.captured_queries]
     assert len(conditional) <= 2, [q["sql"][:80] for q in conditional.captured_queries]
+    # The text is remembered while nothing changes: the next subscriber costs the token lookup.
+    assert len(again) == 1, [q["sql"][:80] for q in again.captured_queries]
 
 
 def test_fetches_are_noted_for_the_calendars_page(
