@@ -25,4 +25,12 @@ PERIODIC_JOBS = [
         # day keep it moving even when a worker was down for a night.
         why="extends the stored year of shifts as time passes",
     ),
+    PeriodicJob(
+        name="publish calendars",
+        func="rotation.jobs.publish_all_calendars",
+        minutes=60,
+        # A feed request publishes again itself after any write; running hourly means that
+        # request, usually Google's, finds the work done and the feed's year ahead kept long.
+        why="keeps the calendar feeds' published events equal to the schedule",
+    ),
 ]

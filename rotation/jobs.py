@@ -7,6 +7,7 @@ from datetime import date, datetime
 from django.core.mail import send_mail
 
 from rotation.actions import materialise_shifts
+from rotation.feed_actions import publish_calendars
 from rotation.models import Engineer, Rotation
 
 
@@ -17,6 +18,12 @@ def materialise_all_shifts() -> str:
         made, removed = materialise_shifts(rotation)
         created, deleted = created + made, deleted + removed
     return f"materialised shifts: {created} created, {deleted} removed"
+
+
+def publish_all_calendars() -> str:
+    """Bring the calendar feeds' events up to date (a no-op when nothing changed)."""
+    publication = publish_calendars()
+    return f"calendars published up to {publication.horizon:%Y-%m-%d}"
 
 
 def tell_people_of_roster_change(

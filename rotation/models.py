@@ -6,6 +6,7 @@ import base64
 import hmac
 import secrets
 from datetime import datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
@@ -292,14 +293,22 @@ class FeedToken(models.Model):
     def token(self) -> str:
         return derive_feed_token(self.seed)
 
-    def matches(self, token: str) -> bool:
-        """Whether ``token`` is this row's current token (constant-time comparison)."""
-        return hmac.compare_digest(self.token.encode(), token.encode())
+
+
+def feed_token_matches(seed: str, token: str) -> bool:
+    """Whether ``token`` is the one derived from ``seed`` (a constant-time comparison)."""
+    return hmac.compare_digest(derive_feed_token(seed).encode(), token.encode())
 
 
 def derive_feed_token(seed: str) -> str:
     """256 bits, URL-safe: an HMAC of the seed under the server's secret key."""
-    digest = salted_hmac("rotation.FeedToken", seed, algorithm="sha256").digest()
+    return _derive(seed, settings.SECRET_KEY)
+
+
+@lru_cache(maxsize=4096)
+def _derive(seed: str, secret: str) -> str:
+    # Remembered per (seed, key): every calendar poll checks its token this way.
+    digest = salted_hmac("rotation.FeedToken", seed, secret=secret, algorithm="sha256").digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 

@@ -74,3 +74,17 @@ def test_every_install_has_a_managers_group_that_can_edit_rosters() -> None:
     codenames = set(managers.permissions.values_list("codename", flat=True))
     assert {"change_rotation", "add_membership", "add_override", "add_shadowbooking"} <= codenames
     assert "delete_shift" not in codenames
+
+
+def test_publish_job_publishes_then_changes_nothing_until_the_schedule_does(
+    platform: Rotation, frozen_now: datetime
+) -> None:
+    from rotation.jobs import publish_all_calendars
+    from rotation.models import PublishedShift
+
+    assert publish_all_calendars().startswith("calendars published up to 2028-01")
+    published = {row.uid: (row.sequence, row.modified_at) for row in PublishedShift.objects.all()}
+    assert len(published) > 100
+    with time_machine.travel(frozen_now + timedelta(hours=1), tick=False):
+        publish_all_calendars()
+    assert {r.uid: (r.sequence, r.modified_at) for r in PublishedShift.objects.all()} == published

@@ -328,3 +328,18 @@ def test_fetches_are_noted_for_the_calendars_page(
     assert "Google-Calendar-Importer" in page
     (noted,) = FeedFetch.objects.all()
     assert (noted.feed, noted.fetched_at) == ("platform.primary", NOW)
+
+
+def test_a_mistyped_feed_address_is_404_not_a_login_page(
+    client: Client, platform: Rotation
+) -> None:
+    for path in ["/calendars/abc/", "/calendars/abc/platform.primary.ical", "/calendars/abc/x/y"]:
+        assert client.get(path).status_code == 404, path
+
+
+def test_a_head_request_gets_the_headers_only(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    response = client.head(f"/calendars/{token_of(cast['erin'])}/platform.primary.ics")
+    assert response.status_code == 200
+    assert response["ETag"] and response.content == b""
