@@ -1,0 +1,361 @@
+"""The PagerDuty REST v2 client: escalation policies, users and schedule ICS feeds.
+
+One ``httpx.Client`` with explicit timeouts carries every call, so tests swap the network for
+``httpx.MockTransport(FakePagerDuty().handler)`` and nothing else. Why it is shaped this way
+(see shared/pagerduty/REFERENCE.md):
+- Rate limits (960 requests a minute per token) answer 429; we wait ``ratelimit-reset`` seconds,
+  or back off with jitter when the headers are missing, as PagerDuty warns can happen.
+- Timeouts, 408 and 5xx are retried only for GET and PUT, which PagerDuty treats as
+  idempotent; a POST (overrides, should one be added) that timed out may have been applied,
+  so it is never sent twice. A 429 was refused unprocessed, so it is retried for any method.
+- Every retry loop is capped in attempts *and* in time, so a django-q2 task ends in its timeout.
+- 401 and 403 mean a bad token or a missing permission: retrying cannot help, so we raise at once.
+- ``x-request-id`` is logged for every answer (PagerDuty support asks for it); the token and
+  feed URLs (bearer credentials both) never reach a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import quote
+
+import httpx
+from django.conf import settings
+
+log = logging.getLogger("rotation.pagerduty")
+
+Params = list[tuple[str, str | int | float | bool | None]]
+
+ACCEPT = "application/vnd.pagerduty+json;version=2"
+PAGE_SIZE = 100  # the API's maximum
+# Reference: https://developer.pagerduty.com/docs/rest-api-v2/pagination/ (offset+limit <= 10000)
+OFFSET_CAP = 10_000
+IDEMPOTENT = frozenset({"GET", "PUT"})
+FIRST_BACKOFF = 1.0  # seconds; doubled per retry
+RESET_MARGIN = (0.5, 1.0)  # added to ratelimit-reset: it is whole seconds, and spreads workers
+BACKOFF_JITTER = (1.0, 1.3)  # the factor Terraform's PagerDuty client uses
+
+
+class PagerDutyError(Exception):
+    """A failed PagerDuty call. ``message`` is one line for people and never holds a credential."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        request_id: str | None = None,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        self.retryable = retryable
+
+
+class PagerDuty:
+    """A PagerDuty REST v2 client. Methods return unwrapped entities or raise PagerDutyError.
+
+    ``calls`` counts HTTP requests (retries included); ``request_ids`` lists the
+    ``x-request-id`` of every answer in order. ``sleep`` is injectable so tests never wait.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        base_url: str = "https://api.pagerduty.com",
+        *,
+        from_email: str = "",
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 10.0,
+        max_attempts: int = 4,
+        max_wait: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._token = token
+        self._base_url = base_url.rstrip("/")
+        self._from_email = from_email
+        self._max_attempts = max(1, max_attempts)
+        self._max_wait = max_wait
+        self._sleep = sleep
+        self._http = httpx.Client(
+            transport=transport,
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,  # PagerDuty never redirects; a 3xx is an error
+            headers={"User-Agent": "oncall-portal"},
+        )
+        self.calls = 0
+        self.request_ids: list[str] = []
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # Reference: https://developer.pagerduty.com/api-reference/ (Get an Escalation Policy)
+    def get_escalation_policy(self, policy_id: str) -> dict[str, Any]:
+        """The policy as PagerDuty holds it (rule ids and target order are not stable)."""
+        answer = self._api("GET", f"/escalation_policies/{_seg(policy_id)}")
+        policy: dict[str, Any] = answer["escalation_policy"]
+        return policy
+
+    # Reference: https://developer.pagerduty.com/api-reference/ (Update an Escalation Policy)
+    def put_escalation_policy(self, policy_id: str, policy: dict[str, Any]) -> dict[str, Any]:
+        """Replace the fields sent (``escalation_rules`` wholesale); returns the policy as saved.
+
+        Trust this answer rather than an immediate GET: PagerDuty is eventually consistent.
+        """
+        body = {"escalation_policy": policy}
+        path = f"/escalation_policies/{_seg(policy_id)}"
+        saved: dict[str, Any] = self._api("PUT", path, json=body)["escalation_policy"]
+        return saved
+
+    # Reference: https://developer.pagerduty.com/api-reference/ (List Users)
+    def find_users(self, query: str) -> list[dict[str, Any]]:
+        """Every user whose name or email contains ``query`` (case-insensitive, all pages).
+
+        PagerDuty has no email filter: match the email exactly on the result.
+        """
+        return self._all("/users", "users", [("query", query)])
+
+    # Reference: https://developer.pagerduty.com/api-reference/ (Get a User)
+    def get_user(self, user_id: str) -> dict[str, Any]:
+        user: dict[str, Any] = self._api("GET", f"/users/{_seg(user_id)}")["user"]
+        return user
+
+    def get_feed(self, url: str) -> str:
+        """The text of a schedule's ICS feed. ``webcal://`` is fetched as ``https://``;
+        ``http://`` is kept (the local fake). The URL is the credential: no auth header."""
+        scheme, _, rest = url.partition("://")
+        scheme = scheme.lower()
+        if scheme == "webcal":
+            scheme = "https"
+        if scheme not in ("https", "http") or not rest:
+            raise PagerDutyError(
+                "A PagerDuty feed URL must start with webcal://, https:// or http://"
+            )
+        response = self._send("GET", f"{scheme}://{rest}", {"Accept": "text/calendar"}, None, None)
+        return response.text
+
+    def _all(self, path: str, key: str, params: Params) -> list[dict[str, Any]]:
+        """Every item of an offset-paginated list. The offset advances by the items received,
+        not the echoed limit, so nothing is skipped or repeated (python-pagerduty does the same).
+        """
+        items: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            if offset + PAGE_SIZE > OFFSET_CAP:
+                # PagerDuty answers 400 past this cap; returning a partial list would look
+                # like "no such user", so say so instead.
+                raise PagerDutyError(
+                    f"PagerDuty {path} has more than {OFFSET_CAP} results: narrow the query"
+                )
+            page_params: Params = [*params, ("limit", PAGE_SIZE), ("offset", offset)]
+            page = self._api("GET", path, params=page_params)
+            batch = page.get(key) or []
+            items.extend(batch)
+            offset += len(batch)
+            if not page.get("more") or not batch:
+                return items
+
+    def _api(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+    ) -> Any:
+        headers = {
+            "Authorization": f"Token token={self._token}",
+            "Accept": ACCEPT,
+            # The spec marks Content-Type required on every operation, GETs included.
+            "Content-Type": "application/json",
+        }
+        if method != "GET" and self._from_email:
+            # Attributes writes to a person in PagerDuty's audit trail when the key is an
+            # account key; no operation we use requires it.
+            headers["From"] = self._from_email
+        response = self._send(method, self._base_url + path, headers, params, json)
+        try:
+            return response.json()
+        except ValueError:
+            raise PagerDutyError(
+                f"PagerDuty {method} {_shown(response.request.url)} answered {response.status_code}"
+                " with a body that is not JSON",
+                status=response.status_code,
+                request_id=response.headers.get("x-request-id"),
+            ) from None
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        params: Params | None,
+        json: Any,
+    ) -> httpx.Response:
+        """Send with the retry rules in the module docstring; a 2xx answer, or PagerDutyError."""
+        spent = 0.0  # time in requests plus the waits we asked for, against max_wait
+        attempt = 0
+        while True:
+            attempt += 1
+            self.calls += 1
+            started = time.monotonic()
+            error: PagerDutyError
+            try:
+                response = self._http.request(
+                    method, url, headers=headers, params=params, json=json
+                )
+            except httpx.TransportError as exc:
+                spent += time.monotonic() - started
+                shown = _shown(httpx.URL(url))
+                error = PagerDutyError(
+                    f"PagerDuty {method} {shown} failed: {type(exc).__name__}",
+                    retryable=method in IDEMPOTENT,
+                )
+                error.__cause__ = exc
+                log.warning("PagerDuty %s %s: %s", method, shown, type(exc).__name__)
+                wait = self._backoff(attempt)
+            else:
+                spent += time.monotonic() - started
+                request_id = response.headers.get("x-request-id")
+                if request_id:
+                    self.request_ids.append(request_id)
+                shown = _shown(response.request.url)
+                log.info(
+                    "PagerDuty %s %s -> %s (x-request-id %s)",
+                    method, shown, response.status_code, request_id or "none",
+                )  # fmt: skip
+                if response.is_success:
+                    return response
+                error = _error_of(response, method, shown)
+                if self._token:  # in case a server ever echoes the header back
+                    error.message = error.message.replace(self._token, "***")
+                    error.args = (error.message,)
+                wait = self._rate_limit_wait(response, attempt)
+            if not error.retryable:
+                raise error
+            if attempt >= self._max_attempts or spent + wait > self._max_wait:
+                error.message = f"{error.message}; gave up after {attempt} attempt(s)"
+                error.args = (error.message,)
+                raise error
+            log.warning("PagerDuty %s %s: retrying in %.1f s", method, shown, wait)
+            spent += wait
+            self._sleep(wait)
+
+    def _rate_limit_wait(self, response: httpx.Response, attempt: int) -> float:
+        reset = response.headers.get("ratelimit-reset")
+        if response.status_code == 429 and reset is not None:
+            try:
+                return max(0.0, float(reset)) + random.uniform(*RESET_MARGIN)
+            except ValueError:
+                pass
+        return self._backoff(attempt)
+
+    @staticmethod
+    def _backoff(attempt: int) -> float:
+        return FIRST_BACKOFF * 2.0 ** (attempt - 1) * random.uniform(*BACKOFF_JITTER)
+
+
+def _error_of(response: httpx.Response, method: str, shown: str) -> PagerDutyError:
+    """PagerDutyError from an answer, whether its ``errors`` is a list or an object."""
+    status = response.status_code
+    message, code, details = response.reason_phrase or "error", None, []
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        # Documented: {"error": {"message", "code", "errors": [...]}}; seen in the wild: the
+        # same keys at the top level, and "errors" as {"field": ["problem", ...]}.
+        inner = body.get("error", body)
+        if isinstance(inner, str):
+            inner = {"message": inner}
+        if isinstance(inner, dict):
+            message = str(inner.get("message") or message)
+            code = inner["code"] if isinstance(inner.get("code"), int) else None
+            details = _details(inner.get("errors", body.get("errors")))
+    text = f"PagerDuty {method} {shown} answered {status}: {message}"
+    if code is not None:
+        text += f" (code {code})"
+    if details:
+        text += ": " + "; ".join(details)
+    retryable = status == 429 or ((status == 408 or status >= 500) and method in IDEMPOTENT)
+    return PagerDutyError(
+        " ".join(text.split()),  # one line, whatever the server sent
+        status=status,
+        code=code,
+        request_id=response.headers.get("x-request-id"),
+        retryable=retryable,
+    )
+
+
+def _details(errors: Any) -> list[str]:
+    if isinstance(errors, list):
+        return [str(item) for item in errors]
+    if isinstance(errors, dict):
+        return [
+            f"{field}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+            for field, v in errors.items()
+        ]
+    return [str(errors)] if errors else []
+
+
+_FEED_KEY = re.compile(r"/private/[^/]+")
+
+
+def _shown(url: httpx.URL) -> str:
+    """A URL fit for logs: host and path, a feed's secret key masked, the query (a search
+    term) dropped."""
+    return url.host + _FEED_KEY.sub("/private/***", url.path)
+
+
+class _MaskFeedKeys(logging.Filter):
+    """httpx logs every request's URL at INFO: mask the key of a feed URL there too."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _FEED_KEY.sub("/private/***", str(arg))
+                if isinstance(arg, str | httpx.URL) and "/private/" in str(arg)
+                else arg
+                for arg in record.args
+            )
+        return True
+
+
+logging.getLogger("httpx").addFilter(_MaskFeedKeys())
+
+
+def _seg(value: str) -> str:
+    """An id as one path segment: an odd id can never reach another endpoint."""
+    return quote(value, safe="")
+
+
+def client_from_settings(transport: httpx.BaseTransport | None = None) -> PagerDuty:
+    """A client configured from PAGERDUTY_API_TOKEN, PAGERDUTY_API_URL and PAGERDUTY_FROM_EMAIL."""
+    return PagerDuty(
+        settings.PAGERDUTY_API_TOKEN,
+        settings.PAGERDUTY_API_URL,
+        from_email=settings.PAGERDUTY_FROM_EMAIL,
+        transport=transport,
+    )
