@@ -45,14 +45,20 @@ chromium:
 		echo "Installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The demo talks to a local fake PagerDuty (rotation/fake_pagerduty.py), never the real one;
+# set both variables to use a real account.
+FAKE_PAGERDUTY_PORT ?= 8025
+run: export PAGERDUTY_API_URL ?= http://127.0.0.1:$(FAKE_PAGERDUTY_PORT)
+run: export PAGERDUTY_API_TOKEN ?= fake-token
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py sync_schedules
 	@echo
-	@echo "  The portal: http://$(HOST):$(PORT)/   (Ctrl-C stops the server and the worker)"
+	@echo "  The portal: http://$(HOST):$(PORT)/   (Ctrl-C stops the server, the worker and the fake PagerDuty)"
 	@echo
 	@trap 'kill 0' EXIT INT TERM; \
+		$(BIN)/python manage.py fake_pagerduty --port $(FAKE_PAGERDUTY_PORT) & \
 		$(BIN)/python manage.py qcluster & \
 		$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
 

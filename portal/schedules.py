@@ -33,4 +33,20 @@ PERIODIC_JOBS = [
         # request, usually Google's, finds the work done and the feed's year ahead kept long.
         why="keeps the calendar feeds' published events equal to the schedule",
     ),
+    PeriodicJob(
+        name="sync PagerDuty escalation policies",
+        func="rotation.jobs.sync_pagerduty_policies",
+        minutes=1,
+        # Each minute is a local check; PagerDuty is asked only when a handoff or override edge
+        # has passed, or every five minutes to catch hand edits: within a minute of a handoff.
+        why="keeps level 1 the primary and level 2 the secondary in PagerDuty",
+    ),
+    PeriodicJob(
+        name="import PagerDuty schedule feeds",
+        func="rotation.jobs.import_webcal_feeds",
+        minutes=30,
+        # PagerDuty's feeds change only when someone edits its schedules; half an hour shows
+        # drift the same morning without polling a feed the way a calendar app would.
+        why="shows where PagerDuty's schedules disagree with the roster",
+    ),
 ]

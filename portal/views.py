@@ -21,6 +21,7 @@ from portal.models import ApiToken
 from portal.stamp import change_stamp, remember
 from rotation.models import Engineer, Shift
 from rotation.oncall import on_call_now
+from rotation.sync_status import sync_status
 
 
 def signed_in_user(request: HttpRequest) -> User:
@@ -58,6 +59,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         "now": now,
         "cards": rotation_cards(my_zone, user.is_staff, stamp, now),
+        "sync": sync_status([answer.rotation for answer in on_call_now(None, now, stamp)]),
         "my_next": my_next,
         "my_next_zone": my_zone or (my_next.rotation.time_zone if my_next else ""),
     }

@@ -11,4 +11,5 @@ urlpatterns = [
     path("calendars/<str:token>/<str:name>.ics", views.calendar_feed, name="feed"),
     path("rotations/<slug:slug>/", views.rotation_schedule, name="schedule"),
     path("me/", views.me, name="me"),
+    path("sync/", views.sync_page, name="sync"),
 ]

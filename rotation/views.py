@@ -20,8 +20,9 @@ from portal.models import ApiToken, hash_token
 from portal.stamp import change_stamp, remember
 from portal.views import signed_in_user
 from rotation import calendars, feed_actions, timetable
-from rotation.models import Engineer, Rotation
+from rotation.models import Engineer, Rotation, SyncRun
 from rotation.oncall import OnCallQueryError, on_call, on_call_now, parse_at, rotations_named
+from rotation.sync_status import sync_status
 
 
 def bearer_user_id(request: HttpRequest, stamp: int | None, now: datetime) -> int | None:
@@ -165,3 +166,13 @@ def me(request: HttpRequest) -> HttpResponse:
         context["mine"] = timetable.my_shifts(engineer, timezone.now())
         context["feed"] = feed_links(request, token, calendars.Feed(calendars.MY_SHIFTS, ""))
     return render(request, "rotation/me.html", context)
+
+
+SYNC_RUNS_SHOWN = 100
+
+
+def sync_page(request: HttpRequest) -> HttpResponse:
+    """Every PagerDuty job run, newest first, and the drift each schedule feed shows."""
+    runs = SyncRun.objects.select_related("rotation")[:SYNC_RUNS_SHOWN]
+    context = {"runs": runs, "sync": sync_status(list(Rotation.objects.all()))}
+    return render(request, "rotation/sync.html", context)

@@ -19,7 +19,9 @@ from django.test import Client
 from portal.actions import ensure_managers_group
 from portal.models import ChangeStamp
 from rotation.actions import save_roster
+from rotation.fake_pagerduty import FakePagerDuty
 from rotation.models import Engineer, Rotation
+from rotation.pagerduty import PagerDuty
 
 # Playwright's sync API runs an event loop in the test thread; Django's live_server is fine.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -94,3 +96,17 @@ CHROMIUM_ARGS = [
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     """pytest-playwright's launch options (--headed, --slowmo, ...) with our Chromium."""
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+def fake_client(fake: FakePagerDuty, token: str = "test-token") -> PagerDuty:
+    """The project's client talking to ``fake`` in memory; retries wait no real time."""
+    return PagerDuty(
+        token, "https://api.pagerduty.com", transport=fake.transport(), sleep=lambda _: None
+    )
+
+
+@pytest.fixture
+def pagerduty(fake: FakePagerDuty) -> Iterator[PagerDuty]:
+    """A client of the test module's ``fake`` PagerDuty."""
+    with fake_client(fake) as client:
+        yield client

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from portal.actions import ensure_managers_group
 from rotation.actions import save_roster
+from rotation.management.commands.fake_pagerduty import demo_feed_path
 from rotation.models import Engineer, Rotation
 
 DEMO_PASSWORD = "oncall-demo-2026"
@@ -66,8 +68,24 @@ class Command(BaseCommand):
             save_roster(rotation, engineers, [(engineers[-1], this_week)], by=None)
         else:
             save_roster(rotation, engineers, None, by=None)
+        link_demo_pagerduty(rotation)
         self.stdout.write(
             f"Demo team ready: {len(engineers)} engineers on {rotation.name}.\n"
             f"  Log in as {MANAGER} (manager) or alice@example.com (engineer), "
             f"password {DEMO_PASSWORD}"
         )
+
+
+DEMO_POLICY = "PDEMO01"
+
+
+def link_demo_pagerduty(rotation: Rotation) -> None:
+    """Point the demo rotation at an escalation policy, and, when PAGERDUTY_API_URL is a local
+    fake (``make run`` starts one), at its schedule feeds, so the sync panel has work to show."""
+    rotation.pagerduty_escalation_policy_id = DEMO_POLICY
+    api = settings.PAGERDUTY_API_URL.rstrip("/")
+    if api.startswith("http://"):
+        rotation.pagerduty_feeds = {
+            role: api + demo_feed_path(rotation.slug, role) for role in ("primary", "secondary")
+        }
+    rotation.save(update_fields=["pagerduty_escalation_policy_id", "pagerduty_feeds"])
