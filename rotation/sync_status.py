@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from rotation.models import Engineer, Rotation, SyncRun, WebcalImport
 
@@ -18,6 +19,7 @@ class RotationSync:
     rotation: Rotation
     last_good: SyncRun | None = None
     last_error: SyncRun | None = None  # only when newer than the last good run
+    failing_since: datetime | None = None  # the first failure after the last good run
     imports: list[WebcalImport] = field(default_factory=list)
     unmapped: list[Engineer] = field(default_factory=list)
 
@@ -51,8 +53,9 @@ def sync_status(rotations: Sequence[Rotation]) -> list[RotationSync]:
         entry = status[run.rotation_id]  # type: ignore[index]
         if entry.last_good is None and run.outcome in GOOD:
             entry.last_good = run
-        if entry.last_good is None and entry.last_error is None and run.outcome == "failed":
-            entry.last_error = run
+        if entry.last_good is None and run.outcome == SyncRun.Outcome.FAILED:
+            entry.last_error = entry.last_error or run
+            entry.failing_since = run.started_at
         if "unmapped" in run.found:
             unmapped.setdefault(entry.rotation.pk, run.found["unmapped"])
     for feed in WebcalImport.objects.filter(rotation_id__in=status):

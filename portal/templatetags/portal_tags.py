@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from django import template
 from django.templatetags.tz import do_timezone
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 register = template.Library()
 
@@ -46,3 +47,13 @@ def zone_label(zone: str) -> str:
 def weeks(span: timedelta) -> float:
     """A duration in weeks (168 hours each)."""
     return span / timedelta(days=7)
+
+
+@register.filter
+def ago(when: datetime | None) -> str:
+    """'just now', '5 minutes ago', '2 days, 3 hours ago'."""
+    if when is None:
+        return ""
+    if (timezone.now() - when).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(when)} ago"

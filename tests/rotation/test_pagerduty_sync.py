@@ -282,3 +282,15 @@ def test_the_sync_page_lists_runs_with_their_details(
     assert "Failing since" in page
     dashboard = login(Client(), "erin").get("/").content.decode()
     assert "Escalation policy last in sync" in dashboard
+
+
+def test_the_panel_says_since_when_the_sync_has_been_failing(
+    linked: Rotation, fake: FakePagerDuty, pagerduty: PagerDuty
+) -> None:
+    pagerduty_sync.sync_policy(linked, pagerduty, now=NOW - timedelta(hours=3))
+    fake.fail_next(500, times=100)
+    for hours in (2, 1):
+        pagerduty_sync.sync_policy(linked, pagerduty, now=NOW - timedelta(hours=hours))
+    page = " ".join(login(Client(), "erin").get("/").content.decode().split())
+    assert "last in sync 3 hours ago" in page
+    assert "Failing since 2 hours ago:</strong> PagerDuty GET" in page
