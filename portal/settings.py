@@ -210,6 +210,12 @@ PAGERDUTY_API_URL = os.environ.get("PAGERDUTY_API_URL", "https://api.pagerduty.c
 PAGERDUTY_API_TOKEN = os.environ.get("PAGERDUTY_API_TOKEN", "")
 PAGERDUTY_FROM_EMAIL = os.environ.get("PAGERDUTY_FROM_EMAIL", "")
 
+# Which incidents owe a post-mortem: these severities, and any with customer impact.
+POSTMORTEM_SEVERITIES = [
+    s.strip() for s in os.environ.get("POSTMORTEM_SEVERITIES", "SEV1,SEV2").split(",") if s.strip()
+]
+POSTMORTEM_FOR_CUSTOMER_IMPACT = os.environ.get("POSTMORTEM_FOR_CUSTOMER_IMPACT", "1") == "1"
+
 # How far ahead shifts are materialised; the engine answers beyond it.
 SHIFT_HORIZON_DAYS = 366
 

@@ -23,6 +23,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("rotation.urls")),
+    path("incidents/", include("incidents.urls")),
     path("api/v1/oncall", rotation_views.oncall_api, name="api_oncall"),
     path("admin/", admin.site.urls),
 ]

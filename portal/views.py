@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -16,6 +16,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from incidents.queries import IncidentSummary, dashboard_summary
 from portal import actions
 from portal.models import ApiToken
 from portal.stamp import change_stamp, remember
@@ -59,11 +60,26 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         "now": now,
         "cards": rotation_cards(my_zone, user.is_staff, stamp, now),
-        "sync": sync_status([answer.rotation for answer in on_call_now(None, now, stamp)]),
+        "sync": remember(
+            ("sync_status",),
+            stamp,
+            now,
+            lambda: (sync_status([a.rotation for a in on_call_now(None, now, stamp)]), None),
+        ),
+        "incidents": incident_summary(me, stamp, now),
         "my_next": my_next,
         "my_next_zone": my_zone or (my_next.rotation.time_zone if my_next else ""),
     }
     return render(request, "portal/dashboard.html", context)
+
+
+def incident_summary(me: Engineer | None, stamp: int | None, now: datetime) -> IncidentSummary:
+    """The incident panel, remembered while nothing changes and the day is the same (what is
+    overdue depends on the date)."""
+    today = timezone.localdate(now)
+    tomorrow = datetime.combine(today + timedelta(days=1), time(), timezone.get_current_timezone())
+    key = ("incident_summary", me.pk if me else None, today)
+    return remember(key, stamp, now, lambda: (dashboard_summary(me, today), tomorrow))
 
 
 def rotation_cards(my_zone: str, can_edit: bool, stamp: int | None, now: datetime) -> str:

@@ -16,6 +16,7 @@ from django.utils.http import http_date
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
+from incidents.queries import my_action_items
 from portal.models import ApiToken, hash_token
 from portal.stamp import change_stamp, remember
 from portal.views import signed_in_user
@@ -164,6 +165,8 @@ def me(request: HttpRequest) -> HttpResponse:
     if engineer is not None:
         token = feed_actions.feed_token_of(user).token
         context["mine"] = timetable.my_shifts(engineer, timezone.now())
+        context["action_items"] = my_action_items(engineer)
+        context["today"] = timezone.localdate()
         context["feed"] = feed_links(request, token, calendars.Feed(calendars.MY_SHIFTS, ""))
     return render(request, "rotation/me.html", context)
 

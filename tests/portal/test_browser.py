@@ -34,6 +34,15 @@ def screenshot(page: Page, name: str) -> None:
         page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 
 
+def log_in(page: Page, live_server: LiveServer, email: str) -> None:
+    """Log in through the form, as a person would; lands on the dashboard."""
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Email or username").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{live_server.url}/")
+
+
 def roster_rows(page: Page) -> list[tuple[str, str]]:
     """(position, engineer name) of each saved row of the admin's roster order inline."""
     rows = page.locator("#memberships-group tr.has_original")

@@ -19,8 +19,8 @@ from pytest_django.live_server_helper import LiveServer
 
 from rotation.actions import create_override, save_roster
 from rotation.models import Rotation
-from tests.conftest import PASSWORD, make_engineer
-from tests.portal.test_browser import DESKTOP, PHONE, screenshot
+from tests.conftest import make_engineer
+from tests.portal.test_browser import DESKTOP, PHONE, log_in, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,14 +28,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
     return {**browser_context_args, "timezone_id": "Europe/Berlin", "locale": "en-GB"}
-
-
-def log_in(page: Page, live_server: LiveServer, email: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email or username").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(f"{live_server.url}/")
 
 
 def test_engineer_reads_the_schedule_their_shifts_and_subscribes(

@@ -1,0 +1,258 @@
+"""Every write to incidents: each runs in a transaction and tells the timeline what it did."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from incidents import rules
+from incidents.models import (
+    SECTIONS,
+    TIME_FIELDS,
+    ActionItem,
+    CustomerUpdate,
+    Incident,
+    Postmortem,
+    PostmortemStatus,
+    Status,
+    TimelineEntry,
+)
+from portal.models import AuditEntry
+from rotation.models import Engineer, Rotation
+from rotation.oncall import on_call
+
+
+def note(incident: Incident, kind: str, text: str, *, by: User | None, at: datetime) -> None:
+    TimelineEntry.objects.create(incident=incident, kind=kind, text=text, by=by, at=at)
+
+
+def _person(engineer: Engineer | None) -> dict[str, Any] | None:
+    return {"id": engineer.pk, "name": engineer.name, "email": engineer.email} if engineer else None
+
+
+@transaction.atomic
+def open_incident(fields: dict[str, Any], *, by: User, now: datetime | None = None) -> Incident:
+    """Open an incident from a valid form's fields; record who is on call now, and who was
+    primary when it started (the post-mortem's owner by default)."""
+    now = now or timezone.now()
+    incident = Incident(**fields, opened_by=by)
+    rotation: Rotation | None = incident.rotation or Rotation.objects.first()
+    incident.rotation = rotation
+    if rotation is not None:
+        (now_on_call,) = on_call([rotation], now)
+        incident.on_call_at_open = {
+            "primary": _person(now_on_call.primary),
+            "secondary": _person(now_on_call.secondary),
+            "shadows": [_person(e) for e in now_on_call.shadows],
+        }
+        (at_start,) = on_call([rotation], incident.started_at)
+        incident.primary_at_start = at_start.primary
+        incident.shift_started_at = at_start.shift_start
+        incident.commander = incident.commander or now_on_call.primary
+    if incident.status != Status.RESOLVED:
+        incident.next_update_due = now + rules.UPDATE_EVERY[incident.severity]
+    incident.save()
+    commander = incident.commander.name if incident.commander else "nobody yet"
+    note(
+        incident,
+        "opened",
+        f"Opened as {incident.severity}, {incident.get_status_display().lower()}; "
+        f"commander {commander}.",
+        by=by,
+        at=now,
+    )
+    AuditEntry.record("incident.opened", str(incident.pk), by=by, severity=incident.severity)
+    if incident.status == Status.RESOLVED:
+        _owe_postmortem(incident, by=by, now=now)
+    return incident
+
+
+@transaction.atomic
+def update_incident(
+    incident: Incident, changes: dict[str, Any], *, by: User, now: datetime | None = None
+) -> Incident:
+    """Apply a valid form's changes; each changed field gets its timeline entry."""
+    now = now or timezone.now()
+    changed = {k: v for k, v in changes.items() if getattr(incident, k) != v}
+    if changed.get("status") == Status.RESOLVED and not changes.get("resolved_at"):
+        changed["resolved_at"] = incident.resolved_at or now
+    for name, value in changed.items():
+        old = getattr(incident, name)
+        setattr(incident, name, value)
+        note(incident, name, _describe(incident, name, old, value), by=by, at=now)
+    if not changed:
+        return incident
+    if incident.status == Status.RESOLVED:
+        incident.next_update_due = None
+        _owe_postmortem(incident, by=by, now=now)
+    elif "severity" in changed and incident.next_update_due:
+        incident.next_update_due = min(
+            incident.next_update_due, now + rules.UPDATE_EVERY[incident.severity]
+        )
+    incident.save()
+    return incident
+
+
+def _describe(incident: Incident, name: str, old: Any, new: Any) -> str:
+    label = str(getattr(Incident._meta.get_field(name), "verbose_name", name))
+    if name in TIME_FIELDS:
+        zone = timezone.get_current_timezone()
+        shown = [f"{t.astimezone(zone):%a %-d %b %H:%M %Z}" if t else "unset" for t in (old, new)]
+        return f"{label.capitalize()}: {shown[0]} → {shown[1]}."
+    if name == "status":
+        return f"Status: {Status(old).label} → {Status(new).label}."
+    return f"{label.capitalize()}: {old or 'none'} → {new or 'none'}."
+
+
+def _owe_postmortem(incident: Incident, *, by: User | None, now: datetime) -> Postmortem | None:
+    """Create the post-mortem an incident owes (once), due five business days after it was
+    resolved, owned by the primary when it started (else its commander)."""
+    owed = rules.postmortem_owed(
+        incident.severity,
+        incident.customer_impact,
+        settings.POSTMORTEM_SEVERITIES,
+        settings.POSTMORTEM_FOR_CUSTOMER_IMPACT,
+    )
+    owner = incident.primary_at_start or incident.commander
+    if not owed or owner is None or hasattr(incident, "postmortem"):
+        return None
+    resolved = (incident.resolved_at or now).astimezone(timezone.get_current_timezone()).date()
+    postmortem = Postmortem.objects.create(
+        incident=incident,
+        owner=owner,
+        due_on=rules.business_days_after(resolved, rules.POSTMORTEM_DUE_BUSINESS_DAYS),
+        timeline=timeline_markdown(incident),
+    )
+    note(
+        incident,
+        "postmortem",
+        f"Post-mortem owed by {owner.name}, due {postmortem.due_on:%a %-d %b %Y}.",
+        by=by,
+        at=now,
+    )
+    return postmortem
+
+
+def timeline_markdown(incident: Incident) -> str:
+    zone = timezone.get_current_timezone()
+    return "\n".join(
+        f"- {entry.at.astimezone(zone):%Y-%m-%d %H:%M %Z}: {entry.text}"
+        for entry in incident.timeline.all()
+    )
+
+
+@transaction.atomic
+def add_note(incident: Incident, text: str, *, by: User, now: datetime | None = None) -> None:
+    note(incident, "note", text, by=by, at=now or timezone.now())
+
+
+def draft_update(incident: Incident, *, by: User, now: datetime | None = None) -> CustomerUpdate:
+    """A new customer update for the incident's status, from the template, to edit."""
+    now = now or timezone.now()
+    zone = timezone.get_current_timezone()
+    next_at = None
+    if incident.status != Status.RESOLVED:
+        next_at = (now + rules.UPDATE_EVERY[incident.severity]).astimezone(zone)
+    body = rules.update_template(
+        incident.status,
+        incident.title,
+        incident.services,
+        next_at,
+        (next_at.tzname() or "") if next_at else "",
+    )
+    return CustomerUpdate.objects.create(
+        incident=incident, status=incident.status, body=body, created_by=by
+    )
+
+
+@transaction.atomic
+def send_update(
+    update: CustomerUpdate, body: str, *, by: User, now: datetime | None = None
+) -> CustomerUpdate:
+    """Mark the (edited) update as sent; the next one is then due by the severity's interval."""
+    now = now or timezone.now()
+    update.body, update.sent_at = body, now
+    update.save(update_fields=["body", "sent_at"])
+    incident = update.incident
+    incident.next_update_due = (
+        None if incident.status == Status.RESOLVED else now + rules.UPDATE_EVERY[incident.severity]
+    )
+    incident.save(update_fields=["next_update_due"])
+    note(
+        incident,
+        "update_sent",
+        f"Customer update sent ({update.get_status_display()}).",
+        by=by,
+        at=now,
+    )
+    return update
+
+
+def may_publish(postmortem: Postmortem, user: User) -> bool:
+    """Only the owner, the incident's commander or a manager may publish a post-mortem."""
+    if user.has_perm("rotation.change_rotation"):
+        return True
+    people = {postmortem.owner.user_id, getattr(postmortem.incident.commander, "user_id", None)}
+    return user.pk in people
+
+
+@transaction.atomic
+def save_postmortem(
+    postmortem: Postmortem,
+    sections: dict[str, str],
+    status: str,
+    *,
+    by: User,
+    now: datetime | None = None,
+) -> Postmortem:
+    """Save the sections and move the status; PermissionError if ``by`` may not publish."""
+    now = now or timezone.now()
+    if status == PostmortemStatus.PUBLISHED and postmortem.status != status:
+        if not may_publish(postmortem, by):
+            raise PermissionError("only the owner, the commander or a manager may publish")
+        postmortem.published_at = now
+    for name, _ in SECTIONS:
+        setattr(postmortem, name, sections.get(name, getattr(postmortem, name)))
+    if status != postmortem.status:
+        note(
+            postmortem.incident,
+            "postmortem",
+            f"Post-mortem {PostmortemStatus(status).label.lower()}.",
+            by=by,
+            at=now,
+        )
+    postmortem.status = status
+    postmortem.save()
+    return postmortem
+
+
+@transaction.atomic
+def add_action_item(postmortem: Postmortem, fields: dict[str, Any], *, by: User) -> ActionItem:
+    item = ActionItem.objects.create(postmortem=postmortem, **fields)
+    note(
+        postmortem.incident,
+        "action",
+        f"Action item for {item.owner.name}: {item.title}",
+        by=by,
+        at=timezone.now(),
+    )
+    return item
+
+
+@transaction.atomic
+def set_action_done(item: ActionItem, done: bool, *, by: User, now: datetime | None = None) -> None:
+    item.done_at = (now or timezone.now()) if done else None
+    item.save(update_fields=["done_at"])
+    state = "done" if done else "reopened"
+    note(
+        item.postmortem.incident,
+        "action",
+        f"Action item {state}: {item.title}",
+        by=by,
+        at=timezone.now(),
+    )
