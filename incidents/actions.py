@@ -40,6 +40,8 @@ def open_incident(fields: dict[str, Any], *, by: User, now: datetime | None = No
     """Open an incident from a valid form's fields; record who is on call now, and who was
     primary when it started (the post-mortem's owner by default)."""
     now = now or timezone.now()
+    fields = dict(fields)
+    runbooks = list(fields.pop("runbooks", None) or [])
     incident = Incident(**fields, opened_by=by)
     rotation: Rotation | None = incident.rotation or Rotation.objects.first()
     incident.rotation = rotation
@@ -66,6 +68,15 @@ def open_incident(fields: dict[str, Any], *, by: User, now: datetime | None = No
         by=by,
         at=now,
     )
+    if runbooks:
+        incident.runbooks.set(runbooks)
+        note(
+            incident,
+            "runbooks",
+            "Runbooks: " + ", ".join(r.title for r in runbooks) + ".",
+            by=by,
+            at=now,
+        )
     AuditEntry.record("incident.opened", str(incident.pk), by=by, severity=incident.severity)
     if incident.status == Status.RESOLVED:
         _owe_postmortem(incident, by=by, now=now)
@@ -78,6 +89,13 @@ def update_incident(
 ) -> Incident:
     """Apply a valid form's changes; each changed field gets its timeline entry."""
     now = now or timezone.now()
+    changes = dict(changes)
+    if "runbooks" in changes:
+        wanted = list(changes.pop("runbooks") or [])
+        if {r.pk for r in wanted} != set(incident.runbooks.values_list("pk", flat=True)):
+            incident.runbooks.set(wanted)
+            titles = ", ".join(r.title for r in wanted) or "none"
+            note(incident, "runbooks", f"Runbooks: {titles}.", by=by, at=now)
     changed = {k: v for k, v in changes.items() if getattr(incident, k) != v}
     if changed.get("status") == Status.RESOLVED and not changes.get("resolved_at"):
         changed["resolved_at"] = incident.resolved_at or now

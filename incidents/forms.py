@@ -32,6 +32,7 @@ class IncidentForm(forms.ModelForm[Incident]):
             "services",
             "commander",
             "pagerduty_url",
+            "runbooks",
             *TIME_FIELDS,
         ]
         widgets = {name: DateTimeInput() for name in TIME_FIELDS} | {"severity": forms.RadioSelect}

@@ -51,6 +51,9 @@ class Incident(models.Model):
         Engineer, null=True, blank=True, on_delete=models.PROTECT, related_name="commanded"
     )
     pagerduty_url = models.URLField("PagerDuty incident", blank=True)
+    runbooks = models.ManyToManyField(
+        "runbooks.Runbook", blank=True, related_name="incidents", help_text="The runbooks used."
+    )
     # Who was on call when it opened, as it was then: {"primary": {"id", "name", "email"},
     # "secondary": {...}, "shadows": [...]}. Written once; roster edits never touch it.
     on_call_at_open = models.JSONField(default=dict, blank=True, editable=False)

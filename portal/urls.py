@@ -24,6 +24,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("rotation.urls")),
     path("incidents/", include("incidents.urls")),
+    path("runbooks/", include("runbooks.urls")),
     path("api/v1/oncall", rotation_views.oncall_api, name="api_oncall"),
     path("admin/", admin.site.urls),
 ]

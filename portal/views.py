@@ -23,6 +23,7 @@ from portal.stamp import change_stamp, remember
 from rotation.models import Engineer, Shift
 from rotation.oncall import on_call_now
 from rotation.sync_status import sync_status
+from runbooks.models import Runbook
 
 
 def signed_in_user(request: HttpRequest) -> User:
@@ -67,6 +68,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             lambda: (sync_status([a.rotation for a in on_call_now(None, now, stamp)]), None),
         ),
         "incidents": incident_summary(me, stamp, now),
+        "stale_runbooks": stale_runbooks_for(me, stamp, now),
         "my_next": my_next,
         "my_next_zone": my_zone or (my_next.rotation.time_zone if my_next else ""),
     }
@@ -80,6 +82,24 @@ def incident_summary(me: Engineer | None, stamp: int | None, now: datetime) -> I
     tomorrow = datetime.combine(today + timedelta(days=1), time(), timezone.get_current_timezone())
     key = ("incident_summary", me.pk if me else None, today)
     return remember(key, stamp, now, lambda: (dashboard_summary(me, today), tomorrow))
+
+
+def stale_runbooks_for(me: Engineer | None, stamp: int | None, now: datetime) -> list[Runbook]:
+    """The pages past their review date, for whoever is primary now: reviewing one is part of
+    the shift ("review and edit during your own shift"). Remembered until a page's review
+    falls due or any page changes (runbooks are watched by the change stamp)."""
+    answers = on_call_now(None, now, stamp)
+    if me is None or not any(a.primary == me for a in answers):
+        return []
+
+    def lookup() -> tuple[list[Runbook], datetime | None]:
+        stale = Runbook.objects.filter(review_due_at__lte=now).only(
+            "slug", "title", "review_due_at"
+        )
+        upcoming = Runbook.objects.filter(review_due_at__gt=now).order_by("review_due_at")
+        return list(stale[:10]), upcoming.values_list("review_due_at", flat=True).first()
+
+    return remember(("stale_runbooks",), stamp, now, lookup)
 
 
 def rotation_cards(my_zone: str, can_edit: bool, stamp: int | None, now: datetime) -> str:

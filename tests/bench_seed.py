@@ -11,6 +11,8 @@ from typing import Any
 
 from tests.bench import API, DASHBOARD, BenchError
 
+INCIDENTS = 10_000  # the incident list is measured with this many stored
+
 # --- helpers run in a subprocess with Django set up on one benchmark database -------------
 
 
@@ -31,6 +33,7 @@ def prepare(engineers: int) -> dict[str, Any]:
     from django.test.utils import CaptureQueriesContext, setup_test_environment
     from django.utils import timezone
 
+    from incidents.models import Incident
     from portal.models import ApiToken, hash_token
     from rotation import schedule
     from rotation.actions import save_roster
@@ -81,8 +84,20 @@ def prepare(engineers: int) -> dict[str, Any]:
     calendar_app = Client()
     etag = calendar_app.get(feed)["ETag"]
     conditional = Client(headers={"if-none-match": etag})
+    Incident.objects.bulk_create(
+        Incident(
+            title=f"Incident {n}",
+            severity=f"SEV{n % 4 + 1}",
+            status="resolved" if n > 5 else "investigating",
+            services="checkout" if n % 3 else "search",
+            started_at=now - timedelta(hours=n * 3),
+            resolved_at=now - timedelta(hours=n * 3 - 1) if n > 5 else None,
+        )
+        for n in range(INCIDENTS)
+    )
     pages = {
         "dashboard": (browser, DASHBOARD, 200),
+        "incidents": (browser, "/incidents/", 200),
         "api": (script, API, 200),
         "feed": (calendar_app, feed, 200),
         "feed 304": (conditional, feed, 304),

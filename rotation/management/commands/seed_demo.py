@@ -6,6 +6,7 @@ Idempotent: a second run finds everything in place and changes nothing.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from portal.actions import ensure_managers_group
 from rotation.actions import save_roster
 from rotation.management.commands.fake_pagerduty import demo_feed_path
 from rotation.models import Engineer, Rotation
+from runbooks.imports import import_folder
 
 DEMO_PASSWORD = "oncall-demo-2026"
 MANAGER = "carol@example.com"
@@ -69,6 +71,7 @@ class Command(BaseCommand):
         else:
             save_roster(rotation, engineers, None, by=None)
         link_demo_pagerduty(rotation)
+        import_folder(DEMO_RUNBOOKS)
         self.stdout.write(
             f"Demo team ready: {len(engineers)} engineers on {rotation.name}.\n"
             f"  Log in as {MANAGER} (manager) or alice@example.com (engineer), "
@@ -77,6 +80,7 @@ class Command(BaseCommand):
 
 
 DEMO_POLICY = "PDEMO01"
+DEMO_RUNBOOKS = Path(__file__).resolve().parents[3] / "runbooks" / "demo"
 
 
 def link_demo_pagerduty(rotation: Rotation) -> None:

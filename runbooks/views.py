@@ -1,0 +1,121 @@
+"""Runbook pages: list and search, a page, the editor with its live preview, history, diff."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from portal.views import signed_in_user
+from runbooks import actions, markdown, search
+from runbooks.forms import RunbookForm
+from runbooks.history import diff_lines
+from runbooks.models import Runbook
+
+PAGE_SIZE = 50
+FIELDS = ["title", "body", "tags", "owner", "review_interval_days"]
+
+
+def runbook_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    context: dict[str, object] = {"q": query, "now": timezone.now()}
+    if query:
+        context["hits"] = search.search(query)
+    else:
+        pages = Runbook.objects.select_related("owner").defer("body", "html", "toc")
+        context["page"] = Paginator(pages, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "runbooks/list.html", context)
+
+
+def runbook_page(request: HttpRequest, slug: str) -> HttpResponse:
+    runbook = get_object_or_404(Runbook.objects.select_related("owner"), slug=slug)
+    context = {
+        "runbook": runbook,
+        "incidents": runbook.incidents.order_by("-started_at")[:20],
+        "stale": runbook.is_stale(timezone.now()),
+    }
+    return render(request, "runbooks/page.html", context)
+
+
+def runbook_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    user = signed_in_user(request)
+    runbook = get_object_or_404(Runbook, slug=slug) if slug else None
+    initial: dict[str, object] = {"base_revision": runbook.revision if runbook else 0}
+    if runbook is None:
+        initial["title"] = request.GET.get("title", "")
+    form = RunbookForm(request.POST or None, instance=runbook, initial=initial)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in FIELDS}
+        try:
+            saved = actions.save_page(
+                Runbook.objects.get(pk=runbook.pk) if runbook else None,
+                fields,
+                base_revision=form.cleaned_data["base_revision"],
+                message=form.cleaned_data["message"],
+                by=user,
+            )
+        except actions.EditConflictError as error:
+            # Keep their text in the editor, show what changed meanwhile, and let the next
+            # save go through once they have merged.
+            conflict = {
+                "revision": error.current,
+                "diff": diff_lines(error.current.body, form.cleaned_data["body"]),
+            }
+            data = request.POST.copy()
+            data["base_revision"] = str(error.current.number)
+            form = RunbookForm(data, instance=runbook)
+            form.is_valid()
+        else:
+            messages.success(request, f"Saved revision {saved.revision}.")
+            return redirect(saved)
+    return render(
+        request, "runbooks/edit.html", {"form": form, "runbook": runbook, "conflict": conflict}
+    )
+
+
+@require_POST
+def preview(request: HttpRequest) -> HttpResponse:
+    """The editor's live preview (htmx): the text rendered exactly as a save would."""
+    rendered = markdown.render_page(request.POST.get("body", ""), actions.resolver())
+    return render(request, "runbooks/preview.html", {"rendered": rendered})
+
+
+def history(request: HttpRequest, slug: str) -> HttpResponse:
+    runbook = get_object_or_404(Runbook, slug=slug)
+    revisions = list(runbook.revisions.select_related("author"))
+    numbers = {r.number: r for r in revisions}
+    newer = numbers.get(int(request.GET.get("to") or runbook.revision))
+    older = numbers.get(int(request.GET.get("from") or max(runbook.revision - 1, 1)))
+    diff = diff_lines(older.body, newer.body) if older and newer else []
+    context = {
+        "runbook": runbook,
+        "revisions": revisions,
+        "older": older,
+        "newer": newer,
+        "diff": diff,
+    }
+    return render(request, "runbooks/history.html", context)
+
+
+@require_POST
+def restore(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    runbook = get_object_or_404(Runbook, slug=slug)
+    saved = actions.restore(runbook, number, by=signed_in_user(request))
+    messages.success(request, f"Revision {number} restored as revision {saved.revision}.")
+    return redirect(saved)
+
+
+@require_POST
+def reviewed(request: HttpRequest, slug: str) -> HttpResponse:
+    runbook = get_object_or_404(Runbook, slug=slug)
+    actions.mark_reviewed(runbook, by=signed_in_user(request))
+    messages.success(request, f"{runbook.title} marked as reviewed.")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        back = runbook.get_absolute_url()
+    return redirect(back)

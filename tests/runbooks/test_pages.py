@@ -1,0 +1,252 @@
+"""Runbook pages: every save a revision, diffs and restores, conflicting edits caught, wiki
+imports that change only what changed, staleness, and links from incidents."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from io import StringIO
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from incidents.models import Incident
+from rotation.models import Engineer, Rotation
+from runbooks import actions, search
+from runbooks.models import Runbook
+from tests.conftest import NOW, login
+
+pytestmark = pytest.mark.django_db
+
+SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "oncall-guide.md"
+
+
+def page(title: str = "Checkout 5xx", body: str = "Roll back **first**.") -> Runbook:
+    return actions.save_page(None, {"title": title, "body": body}, base_revision=0, by=None)
+
+
+def edit(runbook: Runbook, body: str, base: int | None = None) -> Runbook:
+    return actions.save_page(
+        runbook,
+        {"title": runbook.title, "body": body},
+        base_revision=runbook.revision if base is None else base,
+        by=None,
+    )
+
+
+def test_every_save_is_a_revision_with_its_text(platform: Rotation) -> None:
+    runbook = edit(page(), "Roll back first, then look.")
+    assert runbook.revision == 2
+    assert [(r.number, r.body) for r in runbook.revisions.all()] == [
+        (2, "Roll back first, then look."),
+        (1, "Roll back **first**."),
+    ]
+    assert "<strong>first</strong>" not in runbook.html
+
+
+def test_the_editor_saves_and_history_shows_a_readable_diff(
+    client: Client, platform: Rotation
+) -> None:
+    login(client, "erin")
+    response = client.post(
+        "/runbooks/new/",
+        {
+            "title": "DB failover",
+            "body": "line one\nline two",
+            "base_revision": 0,
+            "review_interval_days": 90,
+        },
+    )
+    assert response.status_code == 302
+    client.post(
+        "/runbooks/db-failover/edit/",
+        {
+            "title": "DB failover",
+            "body": "line one\nline 2",
+            "base_revision": 1,
+            "review_interval_days": 90,
+            "message": "fix",
+        },
+    )
+    history = client.get("/runbooks/db-failover/history/").content.decode()
+    assert '<span class="removed">\u2212 line two</span>' in history
+    assert '<span class="added">+ line 2</span>' in history
+    assert "fix" in history
+
+
+def test_restoring_an_old_revision_adds_a_new_one(client: Client, platform: Rotation) -> None:
+    runbook = edit(page(), "A mistake")
+    login(client, "erin").post(f"/runbooks/{runbook.slug}/restore/1/")
+    runbook.refresh_from_db()
+    assert (runbook.revision, runbook.body) == (3, "Roll back **first**.")
+    assert runbook.revisions.first().message == "Restored revision 1"  # type: ignore[union-attr]
+
+
+def test_a_conflicting_edit_is_caught_and_asked_to_merge(
+    client: Client, platform: Rotation
+) -> None:
+    runbook = page(body="one\ntwo\nthree")
+    edit(runbook, "one\nTWO\nthree")  # someone else saves revision 2
+    login(client, "erin")
+    response = client.post(
+        f"/runbooks/{runbook.slug}/edit/",
+        {
+            "title": runbook.title,
+            "body": "one\ntwo\nthree\nfour",
+            "base_revision": 1,
+            "review_interval_days": 90,
+        },
+    )
+    page_text = response.content.decode()
+    assert response.status_code == 200
+    assert "Someone saved this page while you were editing" in page_text
+    assert "one\ntwo\nthree\nfour" in page_text  # their text is kept
+    runbook.refresh_from_db()
+    assert (runbook.revision, runbook.body) == (2, "one\nTWO\nthree")
+    # The form now carries revision 2: saving the merge goes through.
+    merged = client.post(
+        f"/runbooks/{runbook.slug}/edit/",
+        {
+            "title": runbook.title,
+            "body": "one\nTWO\nthree\nfour",
+            "base_revision": 2,
+            "review_interval_days": 90,
+        },
+    )
+    assert merged.status_code == 302
+    runbook.refresh_from_db()
+    assert runbook.revision == 3
+
+
+def test_conflicts_are_caught_in_the_action_too(platform: Rotation) -> None:
+    runbook = page()
+    edit(runbook, "theirs")
+    with pytest.raises(actions.EditConflictError):
+        edit(runbook, "mine", base=1)
+
+
+def test_wiki_links_resolve_and_a_new_page_fixes_links_to_it(platform: Rotation) -> None:
+    runbook = page(body="See [[Database failover]] and [[the list|Checkout 5xx]].")
+    assert 'class="missing-page"' in runbook.html
+    page("Database failover", "Promote the replica.")
+    runbook.refresh_from_db()
+    assert 'href="/runbooks/database-failover/"' in runbook.html
+    assert 'class="missing-page"' not in runbook.html
+
+
+def test_importing_a_wiki_folder_twice_changes_nothing_the_second_time(
+    platform: Rotation, tmp_path: Path
+) -> None:
+    (tmp_path / "Handoff-checklist.md").write_text("- [ ] walk through open incidents\n")
+    (tmp_path / "Database-failover.md").write_text("Promote the replica.\n")
+    out = StringIO()
+    call_command("import_runbooks", str(tmp_path), stdout=out)
+    assert "2 created, 0 changed, 0 unchanged" in out.getvalue()
+    assert set(Runbook.objects.values_list("title", flat=True)) == {
+        "Handoff checklist",
+        "Database failover",
+    }
+    (tmp_path / "Database-failover.md").write_text("Promote replica-1.\n")
+    out = StringIO()
+    call_command("import_runbooks", str(tmp_path), stdout=out)
+    assert "0 created, 1 changed, 1 unchanged" in out.getvalue()
+    assert Runbook.objects.get(title="Database failover").revision == 2
+    assert Runbook.objects.get(title="Handoff checklist").revision == 1
+
+
+@pytest.mark.skipif(not SEED.exists(), reason=f"{SEED} is not on this machine")
+def test_the_teams_wiki_page_imports_as_a_well_rendered_on_call_guide(
+    client: Client, platform: Rotation, tmp_path: Path
+) -> None:
+    shutil.copy(SEED, tmp_path / "oncall-guide.md")
+    call_command(
+        "import_runbooks",
+        str(tmp_path),
+        "--title",
+        "oncall-guide.md=On-call guide",
+        stdout=StringIO(),
+    )
+    guide = Runbook.objects.get(title="On-call guide")
+    assert guide.slug == "on-call-guide"
+    html = login(client, "erin").get("/runbooks/on-call-guide/").content.decode()
+    assert '<h1 id="h-schedule">Schedule</h1>' in html or 'id="h-schedule"' in html
+    assert "<table>" in html
+    assert 'class="missing-page"' in html  # its wiki links, to pages not imported yet
+    assert "<script" not in guide.html
+
+
+def test_search_finds_pages_by_title_and_text(client: Client, platform: Rotation) -> None:
+    page("Database failover", "Promote the replica when the primary dies.")
+    page("Checkout 5xx", "Check the payment provider.")
+    html = login(client, "erin").get("/runbooks/?q=replica").content.decode()
+    assert "1 result for" in html and "Database failover" in html and "<mark>" in html
+
+
+def test_stale_pages_are_marked_and_shown_to_the_primary(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    with time_machine.travel(NOW - timedelta(days=100), tick=False):
+        old = page("Old page", "text")
+    page("Fresh page", "text")
+    listing = login(client, "erin").get("/runbooks/").content.decode()
+    assert listing.count("Review overdue") == 1
+    alice = login(Client(), "alice")  # this week's primary
+    dashboard = alice.get("/").content.decode()
+    assert "Runbooks due for review" in dashboard and "Old page" in dashboard
+    assert "Runbooks due for review" not in client.get("/").content.decode()  # erin is not
+    alice.post(f"/runbooks/{old.slug}/reviewed/", {"next": "/"})
+    old.refresh_from_db()
+    assert old.last_reviewed_at == NOW and not old.is_stale(timezone.now())
+    assert "Runbooks due for review" not in alice.get("/").content.decode()
+
+
+def test_a_runbook_shows_the_incidents_that_used_it(client: Client, platform: Rotation) -> None:
+    runbook = page()
+    incident = Incident.objects.create(title="Checkout down", severity="SEV2", started_at=NOW)
+    incident.runbooks.add(runbook)
+    html = login(client, "erin").get(runbook.get_absolute_url()).content.decode()
+    assert f"#{incident.pk} Checkout down" in html
+
+
+def test_preview_renders_as_a_save_would_and_safely(client: Client, platform: Rotation) -> None:
+    response = login(client, "erin").post(
+        "/runbooks/preview/", {"body": "**hi** <script>x()</script>"}
+    )
+    assert "<strong>hi</strong>" in response.content.decode()
+    assert "<script" not in response.content.decode()
+
+
+def test_pages_need_a_login(client: Client, platform: Rotation) -> None:
+    assert client.get("/runbooks/").status_code == 302
+
+
+def test_list_and_page_cost_the_same_queries_with_5000_pages(
+    client: Client, platform: Rotation
+) -> None:
+    runbook = page()
+    login(client, "erin")
+
+    def cost(path: str) -> int:
+        client.get(path)  # the login's user is remembered after the first request
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(path).status_code == 200
+        return len(queries)
+
+    Runbook.objects.bulk_create(
+        Runbook(slug=f"p{n}", title=f"Page {n}", updated_at=NOW, review_due_at=NOW)
+        for n in range(60)
+    )
+    few = {path: cost(path) for path in ["/runbooks/", runbook.get_absolute_url()]}
+    Runbook.objects.bulk_create(
+        Runbook(slug=f"q{n}", title=f"More {n}", updated_at=NOW, review_due_at=NOW)
+        for n in range(5_000)
+    )
+    search.rebuild()
+    many = {path: cost(path) for path in few}
+    assert many == few, connection.queries[-6:]

@@ -1,0 +1,259 @@
+"""Runbook search finds pages by every word typed, title matches first, and shows safe snippets.
+
+The same tests run on SQLite (FTS5) and on PostgreSQL (tsvector); the few that look at one
+engine's machinery say so.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from pytest_django import DjangoAssertNumQueries
+
+from runbooks import search
+from runbooks.models import Runbook
+
+pytestmark = pytest.mark.django_db
+
+only_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL index")
+only_sqlite = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite FTS5 table")
+
+
+def make_page(slug: str, **kwargs: Any) -> Runbook:
+    kwargs.setdefault("title", slug.replace("-", " ").title())
+    kwargs.setdefault("body", "")
+    kwargs.setdefault("updated_at", timezone.now())
+    kwargs.setdefault("review_due_at", kwargs["updated_at"])
+    page = Runbook.objects.create(slug=slug, **kwargs)
+    search.index(page)
+    return page
+
+
+def slugs(query: str) -> list[str]:
+    return [hit.slug for hit in search.search(query)]
+
+
+def test_title_match_ranks_above_body_only_matches() -> None:
+    make_page("kafka", body="Failover of the brokers: failover, failover and failover again.")
+    make_page("postgres-failover", body="Promote the replica.")
+    make_page("redis", body="Nothing relevant here.")
+
+    hits = search.search("failover")
+
+    assert [hit.slug for hit in hits] == ["postgres-failover", "kafka"]
+    assert hits[0].rank > hits[1].rank > 0
+
+
+def test_snippet_marks_the_matched_words_and_escapes_everything_else() -> None:
+    make_page(
+        "payments",
+        body="Read this first. <script>alert('pwned')</script> Then restart the payments "
+        'service & check <b onclick="x()">health</b>.',
+    )
+
+    [hit] = search.search("restart")
+
+    assert "<mark>restart</mark>" in hit.snippet
+    assert "<script" not in hit.snippet
+    assert not re.search(r"[<>]", re.sub(r"</?mark>", "", hit.snippet))
+
+
+def test_snippet_shows_the_title_when_only_the_title_matches() -> None:
+    make_page("dns", title="DNS <outage>", body="Check the resolvers.")
+
+    [hit] = search.search("dns")
+
+    assert hit.snippet == "<mark>DNS</mark> &lt;outage&gt;"
+    assert hit.title == "DNS <outage>"
+
+
+def test_markers_in_the_page_itself_cannot_unbalance_the_snippet() -> None:
+    make_page("odd", body=f"stray {search.START} marker and {search.STOP} restart here")
+
+    [hit] = search.search("restart")
+
+    assert hit.snippet.count("<mark>") == hit.snippet.count("</mark>") >= 1
+    assert search.START not in hit.snippet and search.STOP not in hit.snippet
+
+
+def test_every_word_must_match() -> None:
+    make_page("disk-full", body="When the disk is full, rotate the logs.")
+    make_page("disk-slow", body="When the disk is slow, check the queue depth.")
+
+    assert slugs("disk") == ["disk-full", "disk-slow"]
+    assert slugs("disk rotate logs") == ["disk-full"]
+    assert slugs("disk rotate queue") == []
+
+
+def test_last_word_matches_as_a_prefix_and_only_the_last() -> None:
+    make_page("writing-pages", body="Every runbook starts with a summary.")
+
+    assert slugs("runb") == ["writing-pages"]
+    assert slugs("summary runb") == ["writing-pages"]
+    assert slugs("runb summary") == []
+
+
+def test_words_match_their_other_forms() -> None:
+    make_page("deploys", title="Rolling back deployments", body="The deploy restarted twice.")
+
+    assert slugs("deployment restarts") == ["deploys"]
+
+
+def test_punctuated_words_match_as_written_in_the_page() -> None:
+    make_page("proxy", body="Restart kube-proxy on db-01.example.com first.")
+
+    assert slugs("kube-proxy") == ["proxy"]
+    assert slugs("db-01.example.com") == ["proxy"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "   ",
+        '"',
+        "'",
+        "*",
+        "-",
+        "(",
+        ")(",
+        "AND OR NOT",
+        "NOT",
+        "title:x",
+        "body : restart",
+        "{title body}: x",
+        "NEAR(restart check)",
+        "restart & | ! <-> :*",
+        "'; DROP TABLE runbooks_runbook; --",
+        "\\",
+        "\x00restart",
+        "\ud800",
+        "🔥🔥",
+        "x" * 1000,
+        "restart " * 200,
+        "a" * 3000,
+    ],
+)
+def test_hostile_queries_return_a_list(query: str) -> None:
+    make_page("payments", body="Restart the payments service, then check it.")
+
+    hits = search.search(query)
+
+    assert isinstance(hits, list)
+    assert all(isinstance(hit, search.Hit) for hit in hits)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"restart', "restart)", "(restart", "restart*", "restart -", "RESTART!", "🔥restart"],
+)
+def test_syntax_around_a_word_is_ignored(query: str) -> None:
+    make_page("payments", body="Restart the payments service, then check it.")
+
+    assert slugs(query) == ["payments"]
+
+
+def test_a_query_without_words_makes_no_database_query(
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
+    with django_assert_num_queries(0):
+        assert search.search(" -*( ") == []
+
+
+def test_reindexing_after_an_edit_finds_the_new_words_and_not_the_old() -> None:
+    page = make_page("cache", body="Flush memcached.")
+    page.title, page.body = "Cache eviction", "Flush redis."
+    page.save()
+
+    search.index(page)
+    search.index(page)
+
+    assert slugs("redis") == ["cache"]
+    assert slugs("eviction") == ["cache"]
+    assert slugs("memcached") == []
+
+
+def test_a_deleted_and_unindexed_page_is_not_found() -> None:
+    page = make_page("legacy", body="The old mainframe.")
+    page_id = page.pk
+    page.delete()
+
+    search.unindex(page_id)
+    search.unindex(page_id)
+
+    assert slugs("mainframe") == []
+
+
+@only_sqlite
+def test_unindex_removes_the_page_from_the_fts_table() -> None:
+    page = make_page("legacy", body="The old mainframe.")
+
+    search.unindex(page.pk)
+
+    assert slugs("mainframe") == []
+
+
+def test_limit_caps_the_hits() -> None:
+    for n in range(5):
+        make_page(f"service-{n}", body="restart it")
+
+    assert len(search.search("restart", limit=3)) == 3
+    assert search.search("restart", limit=0) == []
+
+
+@pytest.fixture
+def library() -> int:
+    """5,000 pages written in bulk, as an import would, then indexed with one rebuild."""
+    now = timezone.now()
+    Runbook.objects.bulk_create(
+        Runbook(
+            slug=f"page-{n}",
+            title=f"Service {n} {'failover' if n % 1000 == 0 else 'operations'}",
+            body=f"Runbook {n} for service-{n % 50}: restart the workers, then check "
+            f"the queue. {'Escalate to the database team.' if n % 10 == 0 else ''}",
+            updated_at=now,
+            review_due_at=now,
+        )
+        for n in range(5000)
+    )
+    return search.rebuild()
+
+
+def test_rebuild_indexes_every_page(library: int) -> None:
+    assert library == 5000
+    assert len(search.search("restart workers", limit=50)) == 50
+    assert slugs("page-1234") == []
+    assert slugs("runbook 1234") == ["page-1234"]
+
+
+def test_search_takes_at_most_two_queries_among_5000_pages(
+    library: int, django_assert_max_num_queries: DjangoAssertNumQueries
+) -> None:
+    with django_assert_max_num_queries(2):
+        hits = search.search("failover")
+    with django_assert_max_num_queries(2):
+        many = search.search("escalate datab")
+
+    assert [hit.slug for hit in hits] == [f"page-{n}" for n in (0, 1000, 2000, 3000, 4000)]
+    assert len(many) == 20
+    assert [hit.rank for hit in many] == sorted((hit.rank for hit in many), reverse=True)
+
+
+@only_postgresql
+def test_postgresql_search_uses_the_gin_index(
+    library: int, django_assert_max_num_queries: DjangoAssertNumQueries
+) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE runbooks_runbook")
+    with django_assert_max_num_queries(1) as captured:
+        search.search("failover")
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + captured.captured_queries[0]["sql"])
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+
+    assert "runbooks_runbook_search" in plan
