@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from incidents.queries import IncidentSummary, dashboard_summary
+from incidents.queries import dashboard_summary
 from portal import actions
 from portal.models import ApiToken
 from portal.stamp import change_stamp, remember
@@ -67,7 +67,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             now,
             lambda: (sync_status([a.rotation for a in on_call_now(None, now, stamp)]), None),
         ),
-        "incidents": incident_summary(me, stamp, now),
+        "incidents": incident_panel(me, stamp, now),
         "stale_runbooks": stale_runbooks_for(me, stamp, now),
         "my_next": my_next,
         "my_next_zone": my_zone or (my_next.rotation.time_zone if my_next else ""),
@@ -75,13 +75,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/dashboard.html", context)
 
 
-def incident_summary(me: Engineer | None, stamp: int | None, now: datetime) -> IncidentSummary:
-    """The incident panel, remembered while nothing changes and the day is the same (what is
-    overdue depends on the date)."""
+def incident_panel(me: Engineer | None, stamp: int | None, now: datetime) -> str:
+    """The incident panel's HTML, remembered while nothing changes, within the minute (it
+    shows ages) and the day (what is overdue depends on the date)."""
     today = timezone.localdate(now)
-    tomorrow = datetime.combine(today + timedelta(days=1), time(), timezone.get_current_timezone())
-    key = ("incident_summary", me.pk if me else None, today)
-    return remember(key, stamp, now, lambda: (dashboard_summary(me, today), tomorrow))
+
+    def render_panel() -> tuple[str, datetime]:
+        summary = dashboard_summary(me, today)
+        html = render_to_string("incidents/dashboard_panel.html", {"summary": summary})
+        return mark_safe(html), now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+
+    return remember(("incident_panel", me.pk if me else None, today), stamp, now, render_panel)
 
 
 def stale_runbooks_for(me: Engineer | None, stamp: int | None, now: datetime) -> list[Runbook]:

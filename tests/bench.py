@@ -40,6 +40,7 @@ PAGES = (
     ("dashboard", "dashboard", 200),
     ("api", API, 200),
     ("incidents", "/incidents/", 200),
+    ("runbook", "a runbook", 200),
     ("feed", "feed (a year)", 200),
     ("feed 304", "feed, unchanged", 304),
 )
@@ -325,6 +326,7 @@ def bench_roster(engineers: int, wrk: str | None, secret: str) -> Result:
             "dashboard": (DASHBOARD, {"Cookie": seeded["cookie"]}, 200),
             "api": (API, {"Authorization": f"Bearer {seeded['token']}"}, 200),
             "incidents": ("/incidents/", {"Cookie": seeded["cookie"]}, 200),
+            "runbook": (seeded["runbook"], {"Cookie": seeded["cookie"]}, 200),
             "feed": (feed, {}, 200),
         }
         loads: dict[str, list[Load]] = {page: [] for page in [*pages, "feed 304"]}
@@ -348,7 +350,7 @@ def report(results: list[Result], generator: str) -> None:
     print(f"Throughput: gunicorn with {WORKERS} sync workers; {generator}, {CONNECTIONS} clients;")
     print(
         f"{ROUNDS} rounds of {DURATION} s per URL in turn after {WARMUP} s of warm-up, median "
-        "req/s; 10 years of shifts and 10,000 incidents stored."
+        "req/s; 10 years of shifts, 10,000 incidents and 5,000 runbooks stored."
     )
     print()
     print(f"{'roster':>7}  {'page':<16}{'req/s':>9}  {'of bare':>8}  {'goal':>7}  result  rounds")

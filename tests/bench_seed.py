@@ -7,11 +7,14 @@ import argparse
 import json
 import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from tests.bench import API, DASHBOARD, BenchError
 
 INCIDENTS = 10_000  # the incident list is measured with this many stored
+RUNBOOKS = 5_000  # and a runbook page with this many pages
+ROOT = Path(__file__).resolve().parent.parent
 
 # --- helpers run in a subprocess with Django set up on one benchmark database -------------
 
@@ -39,6 +42,8 @@ def prepare(engineers: int) -> dict[str, Any]:
     from rotation.actions import save_roster
     from rotation.feed_actions import feed_token_of
     from rotation.models import Engineer, Rotation, Shift, schedule_of
+    from runbooks.markdown import render
+    from runbooks.models import Runbook
 
     call_command("migrate", verbosity=0, interactive=False)
     setup_test_environment()  # lets the test client's "testserver" host in
@@ -95,8 +100,22 @@ def prepare(engineers: int) -> dict[str, Any]:
         )
         for n in range(INCIDENTS)
     )
+    body = (ROOT / "runbooks" / "demo" / "Checkout-5xx.md").read_text()
+    Runbook.objects.bulk_create(
+        Runbook(
+            slug=f"page-{n}",
+            title=f"Page {n}",
+            body=body,
+            html=render(body),
+            updated_at=now,
+            review_due_at=now + timedelta(days=90),
+        )
+        for n in range(RUNBOOKS)
+    )
+    runbook = "/runbooks/page-2500/"
     pages = {
         "dashboard": (browser, DASHBOARD, 200),
+        "runbook": (browser, runbook, 200),
         "incidents": (browser, "/incidents/", 200),
         "api": (script, API, 200),
         "feed": (calendar_app, feed, 200),
@@ -130,6 +149,7 @@ def prepare(engineers: int) -> dict[str, Any]:
     return {
         "token": raw_token,
         "feed": feed,
+        "runbook": runbook,
         "cookie": f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}",
         "queries": queries,
         "past_shifts": past_shifts,
