@@ -8,6 +8,8 @@ from django.db import migrations
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.state import StateApps
 
+from portal.triggers import unwatch, watch
+
 WATCHED = [
     "auth_user",
     "auth_user_groups",
@@ -26,40 +28,19 @@ WATCHED = [
 
 def install(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     apps.get_model("portal", "ChangeStamp").objects.get_or_create(id=1)
-    run = schema_editor.execute
     if schema_editor.connection.vendor == "postgresql":
-        run(
+        schema_editor.execute(
             "CREATE OR REPLACE FUNCTION portal_change_stamp() RETURNS trigger AS $$ BEGIN "
             "UPDATE portal_changestamp SET value = (random() * 9e18)::bigint WHERE id = 1; "
             "RETURN NULL; END; $$ LANGUAGE plpgsql"
         )
-        for table in WATCHED:
-            run(
-                f"CREATE TRIGGER portal_change_stamp AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
-                f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION portal_change_stamp()"
-            )
-    elif schema_editor.connection.vendor == "sqlite":
-        for table in WATCHED:
-            for event in ("INSERT", "UPDATE", "DELETE"):
-                run(
-                    f"CREATE TRIGGER portal_change_stamp_{table}_{event.lower()} AFTER {event} "
-                    f"ON {table} BEGIN UPDATE portal_changestamp SET value = random() "
-                    f"WHERE id = 1; END"
-                )
-    else:
-        raise NotImplementedError(f"no change-stamp triggers for {schema_editor.connection.vendor}")
+    watch(schema_editor, WATCHED)
 
 
 def uninstall(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
-    run = schema_editor.execute
+    unwatch(schema_editor, WATCHED)
     if schema_editor.connection.vendor == "postgresql":
-        for table in WATCHED:
-            run(f"DROP TRIGGER IF EXISTS portal_change_stamp ON {table}")
-        run("DROP FUNCTION IF EXISTS portal_change_stamp()")
-    else:
-        for table in WATCHED:
-            for event in ("insert", "update", "delete"):
-                run(f"DROP TRIGGER IF EXISTS portal_change_stamp_{table}_{event}")
+        schema_editor.execute("DROP FUNCTION IF EXISTS portal_change_stamp()")
 
 
 class Migration(migrations.Migration):

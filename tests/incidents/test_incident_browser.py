@@ -3,17 +3,11 @@ it, and the primary writes and publishes the post-mortem with an action item."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from rotation.actions import save_roster
-from rotation.models import Rotation
-from tests.conftest import make_engineer
-from tests.portal.test_browser import DESKTOP, log_in, screenshot
+from tests.portal.test_browser import DESKTOP, log_in, screenshot, team_three_weeks_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,12 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_open_update_resolve_and_publish_the_postmortem(
     live_server: LiveServer, page: Page
 ) -> None:
-    people = {name: make_engineer(name) for name in ["alice", "bob", "dave", "erin"]}
-    rotation = Rotation(slug="platform", name="Platform")
-    this_week = rotation.calendar.handoff_day_at_or_before(timezone.now())
-    rotation.starts_on = this_week - timedelta(weeks=3)
-    rotation.save()
-    save_roster(rotation, [people[n] for n in ["alice", "bob", "dave", "erin"]], by=None)
+    team_three_weeks_in()
     page.set_viewport_size(DESKTOP)
     log_in(page, live_server, "alice@example.com")  # this week's secondary
 

@@ -19,7 +19,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from portal.actions import ensure_managers_group
 from rotation.actions import save_roster
-from rotation.models import Rotation
+from rotation.models import Engineer, Rotation
 from tests.conftest import PASSWORD, make_engineer
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "screenshots"  # git-ignored
@@ -41,6 +41,18 @@ def log_in(page: Page, live_server: LiveServer, email: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(f"{live_server.url}/")
+
+
+def team_three_weeks_in() -> tuple[Rotation, dict[str, Engineer]]:
+    """Alice, Bob, Dave and Erin, three weeks into their rotation (built with the real clock):
+    this week Erin is primary and Alice secondary."""
+    people = {name: make_engineer(name) for name in ["alice", "bob", "dave", "erin"]}
+    rotation = Rotation(slug="platform", name="Platform")
+    this_week = rotation.calendar.handoff_day_at_or_before(timezone.now())
+    rotation.starts_on = this_week - timedelta(weeks=3)
+    rotation.save()
+    save_roster(rotation, [people[n] for n in ["alice", "bob", "dave", "erin"]], by=None)
+    return rotation, people
 
 
 def roster_rows(page: Page) -> list[tuple[str, str]]:

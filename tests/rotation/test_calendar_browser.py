@@ -17,10 +17,8 @@ from django.utils import timezone
 from playwright.sync_api import BrowserContext, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from rotation.actions import create_override, save_roster
-from rotation.models import Rotation
-from tests.conftest import make_engineer
-from tests.portal.test_browser import DESKTOP, PHONE, log_in, screenshot
+from rotation.actions import create_override
+from tests.portal.test_browser import DESKTOP, PHONE, log_in, screenshot, team_three_weeks_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,12 +31,8 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
 def test_engineer_reads_the_schedule_their_shifts_and_subscribes(
     live_server: LiveServer, page: Page, context: BrowserContext
 ) -> None:
-    people = {name: make_engineer(name) for name in ["alice", "bob", "dave", "erin"]}
-    rotation = Rotation(slug="platform", name="Platform")
+    rotation, people = team_three_weeks_in()
     this_week = rotation.calendar.handoff_day_at_or_before(timezone.now())
-    rotation.starts_on = this_week - timedelta(weeks=3)
-    rotation.save()
-    save_roster(rotation, [people[n] for n in ["alice", "bob", "dave", "erin"]], by=None)
     handoff = rotation.calendar.handoff_at(this_week + timedelta(weeks=1))
     create_override(
         rotation,
