@@ -94,10 +94,6 @@ class Incident(models.Model):
     def severity_meaning(self) -> str:
         return rules.SEVERITIES[self.severity]
 
-    @property
-    def service_list(self) -> list[str]:
-        return [s.strip() for s in self.services.split(",") if s.strip()]
-
 
 class TimelineEntry(models.Model):
     """One change or note, written by the action that made it. Append-only: a correction is a

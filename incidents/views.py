@@ -31,7 +31,7 @@ from incidents.models import (
     PostmortemStatus,
 )
 from portal.views import signed_in_user
-from rotation.models import Engineer, Role, Shift
+from rotation.models import Role, Shift
 
 PAGE_SIZE = 50
 
@@ -165,10 +165,6 @@ def postmortem_markdown(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def my_engineer(request: HttpRequest) -> Engineer | None:
-    return Engineer.objects.filter(user=signed_in_user(request)).first()
-
-
 METRICS_WEEKS = 12
 METRICS_MONTHS = 12
 
@@ -179,7 +175,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     zone = timezone.get_current_timezone()
     today = timezone.localdate()
-    since = date(today.year - 1, today.month, 1) if today.month != 12 else date(today.year, 1, 1)
+    months_back = today.year * 12 + today.month - 1 - (METRICS_MONTHS - 1)
+    since = date(months_back // 12, months_back % 12 + 1, 1)  # the first of twelve whole months
     start = datetime.combine(since, time(), zone)
     facts = incident_facts(start)
     shifts = Shift.objects.filter(

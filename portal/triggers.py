@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.db import migrations
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 
 def watch(schema_editor: BaseDatabaseSchemaEditor, tables: Sequence[str]) -> None:
@@ -38,3 +40,15 @@ def unwatch(schema_editor: BaseDatabaseSchemaEditor, tables: Sequence[str]) -> N
         else:
             for event in ("insert", "update", "delete"):
                 run(f"DROP TRIGGER IF EXISTS portal_change_stamp_{table}_{event}")
+
+
+def watching(tables: Sequence[str]) -> migrations.RunPython:
+    """The migration operation that adds ``tables`` to the watched ones (and removes them)."""
+
+    def install(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+        watch(schema_editor, tables)
+
+    def uninstall(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+        unwatch(schema_editor, tables)
+
+    return migrations.RunPython(install, uninstall)

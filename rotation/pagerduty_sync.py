@@ -326,6 +326,7 @@ def feed_drift(
 ) -> list[webcal.Drift]:
     """Where the feed and the portal's final schedule name different people for ``role``."""
     end = now + DRIFT_AHEAD
+    by_email = dict(Engineer.objects.values_list("email", "name"))
     spec = schedule_of(rotation)
     portal: list[tuple[datetime, datetime, str]] = []
     if spec is not None:
@@ -333,9 +334,7 @@ def feed_drift(
         final = schedule.effective_shifts(
             spec, [o.as_schedule() for o in overrides.select_related("engineer")], now, end
         )
-        names = dict(Engineer.objects.values_list("email", "name"))
-        portal = [(s.start, s.end, names[s.member]) for s in final if s.role.value == role]
-    by_email = dict(Engineer.objects.values_list("email", "name"))
+        portal = [(s.start, s.end, by_email[s.member]) for s in final if s.role.value == role]
     by_name = {name.lower(): name for name in by_email.values()}
     feed = [
         (s.start, s.end, by_email.get(s.email) or by_name.get(s.name.lower()) or s.name or s.email)

@@ -23,18 +23,6 @@ class RotationSync:
     imports: list[WebcalImport] = field(default_factory=list)
     unmapped: list[Engineer] = field(default_factory=list)
 
-    @property
-    def drift_hours(self) -> float:
-        return float(sum(d["hours"] for feed in self.imports for d in feed.drift))
-
-    @property
-    def drift_count(self) -> int:
-        return sum(len(feed.drift) for feed in self.imports)
-
-    @property
-    def failed_feeds(self) -> list[WebcalImport]:
-        return [feed for feed in self.imports if feed.error]
-
 
 def uses_pagerduty(rotation: Rotation) -> bool:
     return bool(rotation.pagerduty_escalation_policy_id or rotation.pagerduty_feeds)
