@@ -7,7 +7,13 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotModified,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -69,12 +75,32 @@ def calendar_feed(request: HttpRequest, token: str, name: str) -> HttpResponse:
     found = calendars.find_feed(token, name)
     if found is None:
         raise Http404("No such feed")
+    etag = found.etag(now)
+    if calendars.is_unchanged(request.META.get("HTTP_IF_NONE_MATCH"), etag):
+        # The ETag pins the content (change stamp, day, feed), so nothing else needs reading:
+        # the path most calendar polls take costs the one query above.
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        response = _feed_response(request, found, etag, now)
+    response["ETag"] = etag
+    # Private: the URL is a credential, so no shared cache may keep the answer.
+    response["Cache-Control"] = "private, max-age=3600"
+    if found.fetch_is_due(now):
+        feed_actions.record_feed_fetch(
+            found.token_id, found.feed.name, request.headers.get("User-Agent", ""), now
+        )
+    return response
+
+
+def _feed_response(
+    request: HttpRequest, found: calendars.FeedRequest, etag: str, now: datetime
+) -> HttpResponse:
+    """The feed, or a 304 if the client's If-Modified-Since shows it unchanged."""
     last_modified = found.last_modified(now)
     if not found.is_published(now):
         last_modified = max(
             last_modified, feed_actions.publish_calendars(now=now).changed_at or now
         )
-    etag = found.etag(now, request.get_host())
     response = get_conditional_response(
         request, etag=etag, last_modified=int(last_modified.timestamp())
     )
@@ -90,14 +116,7 @@ def calendar_feed(request: HttpRequest, token: str, name: str) -> HttpResponse:
             raise Http404("No such feed")
         response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = f'inline; filename="{found.feed.file_name}"'
-    response["ETag"] = etag
     response["Last-Modified"] = http_date(last_modified.timestamp())
-    # Private: the URL is a credential, so no shared cache may keep the answer.
-    response["Cache-Control"] = "private, max-age=3600"
-    if found.fetch_is_due(now):
-        feed_actions.record_feed_fetch(
-            found.token_id, found.feed.name, request.headers.get("User-Agent", ""), now
-        )
     return response
 
 

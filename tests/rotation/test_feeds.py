@@ -270,6 +270,55 @@ def test_unchanged_feed_answers_304_to_its_etag(
     assert status == 304
 
 
+def test_a_304_keeps_the_etag_and_the_private_cache_rule(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    token = token_of(cast["erin"])
+    _, _, headers = fetch(client, token, "platform.primary")
+    _, _, again = fetch(client, token, "platform.primary", if_none_match=headers["ETag"])
+    assert again["ETag"] == headers["ETag"]
+    assert again["Cache-Control"] == "private, max-age=3600"
+    assert "Content-Type" not in again
+
+
+@pytest.mark.parametrize(
+    "if_none_match",
+    ["W/{etag}", '"some-other-tag", {etag}', "*", " {etag} "],
+    ids=["weak", "in a list", "any", "spaced"],
+)
+def test_an_etag_matches_however_the_client_writes_it(
+    client: Client, platform: Rotation, cast: dict[str, Engineer], if_none_match: str
+) -> None:
+    token = token_of(cast["erin"])
+    _, _, headers = fetch(client, token, "platform.primary")
+    written = if_none_match.format(etag=headers["ETag"])
+    status, _, _ = fetch(client, token, "platform.primary", if_none_match=written)
+    assert status == 304
+
+
+def test_another_feeds_etag_or_a_stale_one_gets_the_feed(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    token = token_of(cast["erin"])
+    _, _, primary = fetch(client, token, "platform.primary")
+    status, body, _ = fetch(client, token, "platform.secondary", if_none_match=primary["ETag"])
+    assert status == 200 and b"Secondary on call" in body
+    status, _, _ = fetch(client, token, "platform.primary", if_none_match='"stale"')
+    assert status == 200
+
+
+def test_a_304_to_a_rotated_token_is_a_404(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    old = token_of(cast["erin"])
+    _, _, headers = fetch(client, old, "platform.primary")
+    user = cast["erin"].user
+    assert user is not None
+    rotate_feed_token(user, by=user)
+    status, _, _ = fetch(client, old, "platform.primary", if_none_match=headers["ETag"])
+    assert status == 404
+
+
 def test_a_change_makes_the_old_etag_fetch_the_new_feed(
     client: Client, platform: Rotation, cast: dict[str, Engineer]
 ) -> None:
@@ -310,11 +359,16 @@ def test_a_years_feed_costs_three_queries_and_a_304_two(
     with CaptureQueriesContext(connection) as conditional:
         status, _, _ = fetch(client, token, "platform.all", if_none_match=headers["ETag"])
     assert status == 304
+    with CaptureQueriesContext(connection) as polled:
+        status, _, _ = fetch(client, token, "platform.all", if_none_match=headers["ETag"])
+    assert status == 304
     with CaptureQueriesContext(connection) as again:
         status, repeat, _ = fetch(client, token, "platform.all")
     assert (status, repeat) == (200, body)
     assert len(full) <= 3, [q["sql"][:80] for q in full.captured_queries]
     assert len(conditional) <= 2, [q["sql"][:80] for q in conditional.captured_queries]
+    # A poll within minutes of the last one has no fetch to note: the token lookup alone.
+    assert len(polled) == 1, [q["sql"][:80] for q in polled.captured_queries]
     # The text is remembered while nothing changes: the next subscriber costs the token lookup.
     assert len(again) == 1, [q["sql"][:80] for q in again.captured_queries]
 
