@@ -150,7 +150,11 @@ def prepare(engineers: int) -> dict[str, Any]:
         "token": raw_token,
         "feed": feed,
         "runbook": runbook,
-        "cookie": f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}",
+        # What a browser sends: the session, and the CSRF cookie its first page set.
+        "cookie": "; ".join(
+            f"{name}={browser.cookies[name].value}"
+            for name in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME)
+        ),
         "queries": queries,
         "past_shifts": past_shifts,
         "shifts": Shift.objects.filter(rotation=rotation).count(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -160,3 +161,18 @@ def test_pages_send_a_strict_content_security_policy(client: Client, platform: R
     policy = client.get("/")["Content-Security-Policy"]
     assert "script-src 'self' 'nonce-" in policy
     assert "object-src 'none'" in policy
+
+
+def test_every_top_bar_link_opens_its_page(client: Client, platform: Rotation) -> None:
+    login(client, "carol")  # staff: the admin link too
+    page = client.get("/").content.decode()
+    nav = page.split("<nav>", 1)[1].split("</nav>", 1)[0]
+    links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', nav)
+    assert [label for _, label in links] == [
+        *("Dashboard", "Incidents", "Runbooks", "My shifts", "Calendars", "Admin", "API token")
+    ]
+    for href, label in links:
+        assert client.get(href).status_code == 200, label
+    assert 'action="/logout/"' in nav
+    assert client.post("/logout/").status_code == 302
+    assert client.get("/").status_code == 302
