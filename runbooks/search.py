@@ -34,6 +34,21 @@ _MARKED = re.compile(f"{START}([^{START}{STOP}]*){STOP}")
 # two query languages (blanked rather than escaped: they separate words anyway).
 _TERM = re.compile(r"[^\s\x00-\x1f\x7f\"'\\]+")
 _WORD = re.compile(r"[^\W_]")
+# A snippet is a cut of the page's Markdown source; these take the syntax out so it reads as
+# the rendered page does. Applied in order; a cut may leave half a construct, hence the strays.
+_MARKDOWN_SYNTAX = [
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),  # [text](url), ![alt](src)
+    (re.compile(r"\]\([^)\s]*\)?"), " "),  # the rest of a link cut before its text
+    (re.compile(r"<(https?://[^>\s]+)>"), r"\1"),  # <https://...>
+    (re.compile(r"</?[A-Za-z][^>]*>"), " "),  # raw HTML, which the page never shows anyway
+    (re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?", re.M), ""),  # list items
+    (re.compile(r"^\s{0,3}(?:#{1,6}|>+)\s*", re.M), ""),  # headings, quotes
+    (re.compile(r"^\s*(?:`{3,}|~{3,})[\w+-]*\s*$", re.M), ""),  # code fences
+    (re.compile(r"^[\s|:-]*-{3,}[\s|:-]*$", re.M), ""),  # rules, table separators
+    (re.compile(r"\*{1,3}|(?<!\w)_{1,3}|_{1,3}(?!\w)|`+|~~"), ""),  # emphasis, code
+    (re.compile(r"\|"), " "),  # table cells
+    (re.compile(r"[\[\]]"), ""),
+]
 
 
 @dataclass(frozen=True)
@@ -186,8 +201,16 @@ def _search_sqlite(words: list[str], limit: int) -> list[Hit]:
 
 def _hit(pk: int, slug: str, title: str, body: str, title_marked: str, rank: float) -> Hit:
     # Show where the body matched; when only the title did, the title with its marks.
-    snippet = body if START in body else title_marked
+    snippet = without_markdown(body) if START in body else title_marked
     return Hit(runbook_id=pk, slug=slug, title=title, snippet=_highlight(snippet), rank=rank)
+
+
+def without_markdown(source: str) -> str:
+    """A cut of Markdown source as its words read: link texts without their URLs, no emphasis,
+    heading, list, quote, fence or table syntax. Words like ``queue_depth`` keep their marks."""
+    for pattern, replacement in _MARKDOWN_SYNTAX:
+        source = pattern.sub(replacement, source)
+    return source
 
 
 def _highlight(text: str) -> SafeString:

@@ -257,3 +257,38 @@ def test_postgresql_search_uses_the_gin_index(
         plan = "\n".join(line for (line,) in cursor.fetchall())
 
     assert "runbooks_runbook_search" in plan
+
+
+def test_snippet_reads_as_the_page_does_not_as_its_markdown() -> None:
+    make_page(
+        "payments",
+        body=(
+            "## Restart the **payments** worker\n\n"
+            "Run `kubectl rollout restart` and watch [the dashboard](https://grafana.example.com/d/x).\n\n"
+            "- [ ] check the queue_depth metric, then _page_ the secondary\n"
+        ),
+    )
+    (hit,) = search.search("payments")
+    text = re.sub(r"</?mark>", "", hit.snippet)
+    assert "<mark>payments</mark>" in hit.snippet
+    assert "payments worker Run kubectl rollout restart and watch the" in text
+    assert "grafana" not in text
+    (hit,) = search.search("secondary")
+    text = re.sub(r"</?mark>", "", hit.snippet)
+    assert "check the queue_depth metric, then page the secondary" in text
+    assert not re.search(r"[#*`\[\]]", text), text
+
+
+@pytest.mark.parametrize(
+    ("source", "reads"),
+    [
+        ("ight](https://cut.example/x) more", "ight more"),
+        ("see <https://status.example.com> now", "see https://status.example.com now"),
+        ("| col | val |\n|---|---|\n| a | b |", "col val a b"),
+        ("```bash\necho hi\n```", "echo hi"),
+        ("> quoted **bold** ~~gone~~", "quoted bold gone"),
+        ("1. first\n2) second", "first second"),
+    ],
+)
+def test_markdown_leaves_a_cut_of_the_source(source: str, reads: str) -> None:
+    assert " ".join(search.without_markdown(source).split()) == reads
