@@ -55,11 +55,10 @@ def next_shift_of(engineer: Engineer, stamp: int | None, now: datetime) -> Shift
 def dashboard(request: HttpRequest) -> HttpResponse:
     now, stamp, user = timezone.now(), change_stamp(), signed_in_user(request)
     me = engineer_of(user, stamp, now)
-    my_next = next_shift_of(me, stamp, now) if me else None
     # Without a zone on their profile, the browser shows the viewer's own time (portal.js).
     my_zone = me.time_zone if me else ""
     context = {
-        "now": now,
+        "my_shift": my_shift_line(me, stamp, now) if me else "",
         "cards": rotation_cards(my_zone, user.is_staff, stamp, now),
         "sync": remember(
             ("sync_status",),
@@ -69,10 +68,29 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         ),
         "incidents": incident_panel(me, stamp, now),
         "stale_runbooks": stale_runbooks_for(me, stamp, now),
-        "my_next": my_next,
-        "my_next_zone": my_zone or (my_next.rotation.time_zone if my_next else ""),
     }
     return render(request, "portal/dashboard.html", context)
+
+
+def my_shift_line(me: Engineer, stamp: int | None, now: datetime) -> str:
+    """The line about my current or next shift, rendered again when the minute changes (it
+    counts down) or the shift starts or ends."""
+
+    def render_line() -> tuple[str, datetime]:
+        my_next = next_shift_of(me, stamp, now)
+        next_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        if my_next is None:
+            return "", next_minute
+        context = {
+            "now": now,
+            "my_next": my_next,
+            "my_next_zone": me.time_zone or my_next.rotation.time_zone,
+        }
+        html = render_to_string("portal/dashboard.html#my_shift", context)
+        edge = my_next.starts_at if my_next.starts_at > now else my_next.ends_at
+        return mark_safe(html), min(next_minute, edge)
+
+    return remember(("my_shift_line", me.pk), stamp, now, render_line)
 
 
 def incident_panel(me: Engineer | None, stamp: int | None, now: datetime) -> str:
