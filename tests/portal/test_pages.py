@@ -77,6 +77,18 @@ def test_dashboard_shows_the_viewers_next_shift(client: Client, platform: Rotati
     assert "Your next shift: <strong>secondary</strong> for Platform from Tue 15 Dec" in page
 
 
+def test_my_shift_line_counts_down_and_turns_at_the_shift_start(
+    client: Client, platform: Rotation
+) -> None:
+    login(client, "dave")
+    assert "(in 13 days 1 hour)" in client.get("/").content.decode()
+    with time_machine.travel(datetime(2026, 12, 15, 17, 30, tzinfo=UTC), tick=False):
+        assert "(in 30 minutes)" in client.get("/").content.decode()
+    with time_machine.travel(datetime(2026, 12, 15, 18, 0, 1, tzinfo=UTC), tick=False):
+        page = client.get("/").content.decode()
+    assert "You are <strong>secondary on call</strong> for Platform until Tue 22 Dec" in page
+
+
 def test_manager_sees_edit_links_and_engineer_does_not(client: Client, platform: Rotation) -> None:
     login(client, "carol")
     assert "Edit roster" in client.get("/").content.decode()
