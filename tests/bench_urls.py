@@ -1,9 +1,12 @@
-"""The portal's URLs plus a bare view: the benchmark's baseline, on the same middleware."""
+"""The portal's URLs plus a bare view, the benchmark's baseline, and a one-query view that
+answers 304, the floor for any conditional answer that must ask the database anything; both on
+the same middleware as the portal."""
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.urls import path
 
+from portal.stamp import change_stamp
 from portal.urls import urlpatterns as portal_urlpatterns
 
 
@@ -12,4 +15,15 @@ def bare(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok")
 
 
-urlpatterns = [*portal_urlpatterns, path("bench/bare", bare, name="bench_bare")]
+@login_not_required
+def one_query_304(request: HttpRequest) -> HttpResponse:
+    response = HttpResponseNotModified()
+    response["ETag"] = f'"{change_stamp()}"'
+    return response
+
+
+urlpatterns = [
+    *portal_urlpatterns,
+    path("bench/bare", bare, name="bench_bare"),
+    path("bench/one-query-304", one_query_304, name="bench_one_query_304"),
+]
