@@ -281,6 +281,18 @@ def test_a_304_keeps_the_etag_and_the_private_cache_rule(
     assert "Content-Type" not in again
 
 
+def test_a_feed_forbids_everything_a_page_policy_could_allow(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    token = token_of(cast["erin"])
+    _, _, headers = fetch(client, token, "platform.primary")
+    _, _, again = fetch(client, token, "platform.primary", if_none_match=headers["ETag"])
+    for answer in (headers, again):
+        assert answer["Content-Security-Policy"] == (
+            "default-src 'none'; frame-ancestors 'none'; sandbox"
+        )
+
+
 @pytest.mark.parametrize(
     "if_none_match",
     ["W/{etag}", '"some-other-tag", {etag}', "*", " {etag} "],
