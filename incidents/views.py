@@ -30,12 +30,13 @@ from incidents.models import (
     Postmortem,
     PostmortemStatus,
 )
-from portal.views import signed_in_user
+from portal.views import in_viewer_zone, signed_in_user
 from rotation.models import Role, Shift
 
 PAGE_SIZE = 50
 
 
+@in_viewer_zone
 def incident_list(request: HttpRequest) -> HttpResponse:
     search = IncidentFilter(request.GET or None)
     found = queries.filtered(search.cleaned_data if search.is_valid() else {})
@@ -43,6 +44,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     return render(request, "incidents/list.html", {"search": search, "page": page})
 
 
+@in_viewer_zone
 def incident_new(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     form = IncidentForm(
@@ -55,6 +57,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
     return render(request, "incidents/new.html", {"form": form})
 
 
+@in_viewer_zone
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
     incident = get_object_or_404(Incident.objects.select_related("commander", "rotation"), pk=pk)
@@ -107,6 +110,7 @@ def send_update(request: HttpRequest, pk: int, update_id: int) -> HttpResponse:
     return redirect(f"{update.incident.get_absolute_url()}#updates")
 
 
+@in_viewer_zone
 def postmortem(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
     pm = get_object_or_404(Postmortem.objects.select_related("incident", "owner"), incident_id=pk)
@@ -149,6 +153,7 @@ def action_done(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
     return redirect(item.postmortem)
 
 
+@in_viewer_zone
 def postmortem_markdown(request: HttpRequest, pk: int) -> HttpResponse:
     pm = get_object_or_404(Postmortem.objects.select_related("incident", "owner"), incident_id=pk)
     text = render(
@@ -169,6 +174,7 @@ METRICS_WEEKS = 12
 METRICS_MONTHS = 12
 
 
+@in_viewer_zone
 def metrics(request: HttpRequest) -> HttpResponse:
     """Time to acknowledge and resolve, counts by severity per week and month, incidents per
     on-call shift and post-mortem completion, over the last twelve months."""

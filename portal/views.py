@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import wraps
+from typing import Concatenate
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -30,6 +34,24 @@ def signed_in_user(request: HttpRequest) -> User:
     """The user of a view behind LoginRequiredMiddleware."""
     assert isinstance(request.user, User)
     return request.user
+
+
+def in_viewer_zone[**P](
+    view: Callable[Concatenate[HttpRequest, P], HttpResponse],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    """Runs ``view`` in the viewer's own zone (their engineer profile's, else the portal's), so
+    a time typed into a form means what the person typing it meant, and pages show it so."""
+
+    @wraps(view)
+    def in_their_zone(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        user = signed_in_user(request)
+        zone = Engineer.objects.filter(user=user).values_list("time_zone", flat=True).first()
+        if not zone:
+            return view(request, *args, **kwargs)
+        with timezone.override(ZoneInfo(zone)):
+            return view(request, *args, **kwargs)
+
+    return in_their_zone
 
 
 def engineer_of(user: User, stamp: int | None, now: datetime) -> Engineer | None:

@@ -86,6 +86,21 @@ def test_an_incident_records_who_was_on_call_and_roster_edits_never_change_it(
     assert incident.on_call_at_open["primary"]["name"] == "Alice"
 
 
+def test_times_are_typed_and_shown_in_the_viewers_own_zone(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    Engineer.objects.filter(pk=cast["erin"].pk).update(time_zone="Australia/Sydney")
+    login(client, "erin")
+    assert "In Australia/Sydney." in client.get("/incidents/new/").content.decode()
+    incident = open_one(client, started_at="2026-12-03T04:00", detected_at="2026-12-03T04:05")
+    assert incident.started_at == datetime(2026, 12, 2, 17, 0, tzinfo=UTC)  # AEDT is UTC+11
+    assert "Thu 3 Dec 2026 04:00 AEDT" in client.get(incident.get_absolute_url()).content.decode()
+    # Someone without a zone on their profile reads the portal's (UTC here).
+    login(client, "dave")
+    page = client.get(incident.get_absolute_url()).content.decode()
+    assert "Wed 2 Dec 2026 17:00 UTC" in page
+
+
 def test_the_timeline_is_append_only(client: Client, platform: Rotation) -> None:
     incident = open_one(login(client, "erin"))
     entry = incident.timeline.get()
