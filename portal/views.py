@@ -61,18 +61,6 @@ def engineer_of(user: User, stamp: int | None, now: datetime) -> Engineer | None
     return remember(("engineer_of", user.pk), stamp, now, lookup)
 
 
-def next_shift_of(engineer: Engineer, stamp: int | None, now: datetime) -> Shift | None:
-    """The engineer's current or next shift (a shadow week included)."""
-
-    def lookup() -> tuple[Shift | None, datetime | None]:
-        shift = Shift.objects.upcoming_for(engineer, now).select_related("rotation").first()
-        if shift is None:
-            return None, None
-        return shift, shift.starts_at if shift.starts_at > now else shift.ends_at
-
-    return remember(("next_shift_of", engineer.pk), stamp, now, lookup)
-
-
 @never_cache
 def dashboard(request: HttpRequest) -> HttpResponse:
     now, stamp, user = timezone.now(), change_stamp(), signed_in_user(request)
@@ -95,11 +83,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def my_shift_line(me: Engineer, stamp: int | None, now: datetime) -> str:
-    """The line about my current or next shift, rendered again when the minute changes (it
-    counts down) or the shift starts or ends."""
+    """The line about my current or next shift (a shadow week included), rendered again when
+    the minute changes (it counts down) or the shift starts or ends."""
 
     def render_line() -> tuple[str, datetime]:
-        my_next = next_shift_of(me, stamp, now)
+        my_next = Shift.objects.upcoming_for(me, now).select_related("rotation").first()
         next_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
         if my_next is None:
             return "", next_minute
