@@ -34,6 +34,14 @@ def fetch(
     return response.status_code, response.content, dict(response.headers)
 
 
+def fetch_then_poll(
+    client: Client, token: str, name: str
+) -> tuple[dict[str, str], tuple[int, bytes, dict[str, str]]]:
+    """A calendar client's two requests: the feed, then a poll with the ETag it got."""
+    _, _, headers = fetch(client, token, name)
+    return headers, fetch(client, token, name, if_none_match=headers["ETag"])
+
+
 def events(body: bytes) -> list[Any]:
     """The feed's VEVENTs by start (typed Any: icalendar's property values are a wide union)."""
     calendar = icalendar.Calendar.from_ical(body)
@@ -260,8 +268,7 @@ def test_unchanged_feed_answers_304_to_its_etag(
     client: Client, platform: Rotation, cast: dict[str, Engineer]
 ) -> None:
     token = token_of(cast["erin"])
-    _, _, headers = fetch(client, token, "platform.primary")
-    status, body, again = fetch(client, token, "platform.primary", if_none_match=headers["ETag"])
+    headers, (status, body, again) = fetch_then_poll(client, token, "platform.primary")
     assert (status, body) == (304, b"")
     assert again["ETag"] == headers["ETag"]
     status, _, _ = fetch(
@@ -273,9 +280,7 @@ def test_unchanged_feed_answers_304_to_its_etag(
 def test_a_304_keeps_the_etag_and_the_private_cache_rule(
     client: Client, platform: Rotation, cast: dict[str, Engineer]
 ) -> None:
-    token = token_of(cast["erin"])
-    _, _, headers = fetch(client, token, "platform.primary")
-    _, _, again = fetch(client, token, "platform.primary", if_none_match=headers["ETag"])
+    headers, (_, _, again) = fetch_then_poll(client, token_of(cast["erin"]), "platform.primary")
     assert again["ETag"] == headers["ETag"]
     assert again["Cache-Control"] == "private, max-age=3600"
     assert "Content-Type" not in again
@@ -284,9 +289,7 @@ def test_a_304_keeps_the_etag_and_the_private_cache_rule(
 def test_a_feed_forbids_everything_a_page_policy_could_allow(
     client: Client, platform: Rotation, cast: dict[str, Engineer]
 ) -> None:
-    token = token_of(cast["erin"])
-    _, _, headers = fetch(client, token, "platform.primary")
-    _, _, again = fetch(client, token, "platform.primary", if_none_match=headers["ETag"])
+    headers, (_, _, again) = fetch_then_poll(client, token_of(cast["erin"]), "platform.primary")
     for answer in (headers, again):
         assert answer["Content-Security-Policy"] == (
             "default-src 'none'; frame-ancestors 'none'; sandbox"
