@@ -45,8 +45,8 @@ class RosterError(Exception):
 class RosterPlan:
     """What saving a roster would do: the new schedule, from when, and who gains or loses."""
 
-    before: schedule.Rotation | None
-    after: schedule.Rotation
+    before: schedule.RotationPlan | None
+    after: schedule.RotationPlan
     effective: datetime
     changes: dict[str, dict[str, list[date]]]
 
@@ -91,7 +91,7 @@ def plan_roster(
     problems: list[schedule.Problem] = []
     if before is None or now < before.start:
         first = calendar.handoff_at(rotation.starts_on)
-        after = schedule.Rotation((schedule.Era(first, emails, calendar),), weeks)
+        after = schedule.RotationPlan((schedule.Era(first, emails, calendar),), weeks)
         effective = first
     else:
         if before.eras[0].calendar.handoff_at(rotation.starts_on) != before.start:
@@ -200,7 +200,9 @@ def _save_shadows(rotation: Rotation, weeks: Sequence[schedule.ShadowWeek]) -> N
     )
 
 
-def plan_shadow_week(rotation: Rotation, engineer: Engineer, week_of: date) -> schedule.Rotation:
+def plan_shadow_week(
+    rotation: Rotation, engineer: Engineer, week_of: date
+) -> schedule.RotationPlan:
     """The schedule with the shadow week booked, or RosterError saying why it can't be."""
     spec = schedule_of(rotation)
     if spec is None:
@@ -235,7 +237,7 @@ def override_problems(
         o.as_schedule()
         for o in rotation.overrides.overlapping(starts_at, ends_at).select_related("engineer")
     ]
-    candidate = schedule.Override(schedule.Role(role), engineer.email, starts_at, ends_at)
+    candidate = schedule.OverrideWindow(schedule.Duty(role), engineer.email, starts_at, ends_at)
     return rules.override_problems(spec, others, candidate)
 
 
@@ -277,7 +279,7 @@ def create_override(
 
 @transaction.atomic
 def materialise_shifts(
-    rotation: Rotation, *, now: datetime | None = None, spec: schedule.Rotation | None = None
+    rotation: Rotation, *, now: datetime | None = None, spec: schedule.RotationPlan | None = None
 ) -> tuple[int, int]:
     """Make the stored shifts equal the engine's, from a few weeks back to a year ahead.
 

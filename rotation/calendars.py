@@ -32,7 +32,7 @@ from rotation.models import (
     Rotation,
     feed_token_matches,
 )
-from rotation.schedule import Role as ScheduleRole
+from rotation.schedule import Duty
 
 # A month back and twelve months ahead, counted from the start of the day (UTC), so a feed
 # stays the same, ETag included, all day long.
@@ -239,15 +239,15 @@ def render_feed(
     events = [
         feeds.FeedEvent(
             uid=row.uid,
-            summary=feeds.summary(ScheduleRole(row.role), row.person_name, row.rotation.name),
+            summary=feeds.summary(Duty(row.role), row.person_name, row.rotation.name),
             description=feeds.describe(
-                ScheduleRole(row.role),
+                Duty(row.role),
                 row.rotation.name,
                 ZoneInfo(row.rotation.time_zone),
                 row.starts_at,
                 row.ends_at,
                 [
-                    (ScheduleRole(p["role"]), p["name"], datetime.fromisoformat(p["from"]))
+                    (Duty(p["role"]), p["name"], datetime.fromisoformat(p["from"]))
                     for p in row.partners
                 ],
                 link_of[row.rotation.slug],

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from rotation.schedule import Role, Shift
+from rotation.schedule import Duty, PlannedShift
 from rotation.zones import transitions
 
 PRODID = "-//On-call portal//Calendar feeds//EN"
@@ -128,9 +128,9 @@ def _vevent(event: FeedEvent) -> icalendar.Event:
 
 # What each role's event names as its partners, in the description.
 PARTNER_ROLES = {
-    Role.PRIMARY: (Role.SECONDARY, Role.SHADOW),
-    Role.SECONDARY: (Role.PRIMARY,),
-    Role.SHADOW: (Role.PRIMARY, Role.SECONDARY),
+    Duty.PRIMARY: (Duty.SECONDARY, Duty.SHADOW),
+    Duty.SECONDARY: (Duty.PRIMARY,),
+    Duty.SHADOW: (Duty.PRIMARY, Duty.SECONDARY),
 }
 UID_DOMAIN = "oncall-portal"
 
@@ -139,12 +139,12 @@ UID_DOMAIN = "oncall-portal"
 class Partner:
     """``member`` holds ``role`` beside the event's person from ``start`` (UTC)."""
 
-    role: Role
+    role: Duty
     member: str
     start: datetime
 
 
-def partners(shift: Shift, final: Sequence[Shift]) -> list[Partner]:
+def partners(shift: PlannedShift, final: Sequence[PlannedShift]) -> list[Partner]:
     """Who holds the partner roles while ``shift`` lasts, in order: a week's secondary, then
     whoever covers part of it by an override. ``final`` is the effective schedule."""
     found = [
@@ -155,32 +155,32 @@ def partners(shift: Shift, final: Sequence[Shift]) -> list[Partner]:
         and other.end > shift.start
         and other is not shift
     ]
-    return sorted(found, key=lambda p: (list(Role).index(p.role), p.start))
+    return sorted(found, key=lambda p: (list(Duty).index(p.role), p.start))
 
 
-def event_uid(rotation_id: int, shift: Shift) -> str:
+def event_uid(rotation_id: int, shift: PlannedShift) -> str:
     """Stable per rotation, role and start: a shift whose person or end changes keeps its UID
     (a calendar updates the event in place); shadows add the person, as two may share a week."""
     start = shift.start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    who = f"-{shift.member}" if shift.role == Role.SHADOW else ""
+    who = f"-{shift.member}" if shift.role == Duty.SHADOW else ""
     return f"r{rotation_id}-{shift.role.value}-{start}{who}@{UID_DOMAIN}"
 
 
-ROLE_TITLES = {Role.PRIMARY: "Primary", Role.SECONDARY: "Secondary", Role.SHADOW: "Shadow"}
+ROLE_TITLES = {Duty.PRIMARY: "Primary", Duty.SECONDARY: "Secondary", Duty.SHADOW: "Shadow"}
 
 
-def summary(role: Role, person: str, rotation: str) -> str:
+def summary(role: Duty, person: str, rotation: str) -> str:
     """ "Primary on call: Alice Nguyen (Platform)"."""
     return f"{ROLE_TITLES[role]} on call: {person} ({rotation})"
 
 
 def describe(
-    role: Role,
+    role: Duty,
     rotation: str,
     zone: ZoneInfo,
     start: datetime,
     end: datetime,
-    partner_names: Sequence[tuple[Role, str, datetime]],
+    partner_names: Sequence[tuple[Duty, str, datetime]],
     link: str,
 ) -> str:
     """The event's description: when it starts and hands off, who is beside, and a link back."""

@@ -35,9 +35,9 @@ class Weekday(models.IntegerChoices):
 
 
 class Role(models.TextChoices):
-    PRIMARY = schedule.Role.PRIMARY.value, "Primary"
-    SECONDARY = schedule.Role.SECONDARY.value, "Secondary"
-    SHADOW = schedule.Role.SHADOW.value, "Shadow"
+    PRIMARY = schedule.Duty.PRIMARY.value, "Primary"
+    SECONDARY = schedule.Duty.SECONDARY.value, "Secondary"
+    SHADOW = schedule.Duty.SHADOW.value, "Shadow"
 
 
 class Engineer(models.Model):
@@ -209,9 +209,9 @@ class Override(models.Model):
     def __str__(self) -> str:
         return f"{self.engineer} as {self.role} {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%Y-%m-%d %H:%M}"
 
-    def as_schedule(self) -> schedule.Override:
-        return schedule.Override(
-            schedule.Role(self.role), self.engineer.email, self.starts_at, self.ends_at
+    def as_schedule(self) -> schedule.OverrideWindow:
+        return schedule.OverrideWindow(
+            schedule.Duty(self.role), self.engineer.email, self.starts_at, self.ends_at
         )
 
 
@@ -247,7 +247,7 @@ class Shift(models.Model):
         return f"{self.engineer} {self.role} {self.starts_at:%Y-%m-%d}"
 
 
-def schedule_of(rotation: Rotation) -> schedule.Rotation | None:
+def schedule_of(rotation: Rotation) -> schedule.RotationPlan | None:
     """The engine's view of a rotation (members keyed by email); None before its first roster."""
     eras = list(rotation.eras.all())
     if not eras:
@@ -255,7 +255,7 @@ def schedule_of(rotation: Rotation) -> schedule.Rotation | None:
     shadows = list(rotation.shadows.select_related("engineer"))
     ids = {member_id for era in eras for member_id in era.member_ids}
     emails = dict(Engineer.objects.filter(id__in=ids).values_list("id", "email"))
-    return schedule.Rotation(
+    return schedule.RotationPlan(
         tuple(
             schedule.Era(era.starts_at, tuple(emails[i] for i in era.member_ids), era.calendar)
             for era in eras

@@ -114,7 +114,7 @@ def on_call_now(slug: str | None, now: datetime, stamp: int | None) -> list[OnCa
 
 def _covering(overrides: list[Override], role: str, when: datetime) -> Engineer | None:
     """The engine's rule (the latest override wins), answered with the Engineer."""
-    member = schedule.overridden_by([o.as_schedule() for o in overrides], schedule.Role(role), when)
+    member = schedule.overridden_by([o.as_schedule() for o in overrides], schedule.Duty(role), when)
     return next((o.engineer for o in overrides if o.engineer.email == member), None)
 
 

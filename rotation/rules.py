@@ -10,10 +10,10 @@ from datetime import date, datetime
 
 from rotation.schedule import (
     WEEKDAYS,
-    Override,
+    Duty,
+    OverrideWindow,
     Problem,
-    Role,
-    Rotation,
+    RotationPlan,
     ScheduleError,
     ShadowWeek,
     effective_shifts,
@@ -22,7 +22,7 @@ from rotation.schedule import (
 )
 
 
-def problems(rotation: Rotation) -> list[Problem]:
+def problems(rotation: RotationPlan) -> list[Problem]:
     """Every rule the rotation breaks; an empty list means it can be scheduled."""
     found: list[Problem] = []
     for era in rotation.eras:
@@ -41,7 +41,7 @@ def problems(rotation: Rotation) -> list[Problem]:
     return found
 
 
-def _shadow_problems(rotation: Rotation, booking: ShadowWeek) -> list[Problem]:
+def _shadow_problems(rotation: RotationPlan, booking: ShadowWeek) -> list[Problem]:
     member, week = booking.member, booking.week_of.isoformat()
     calendar = rotation.eras[0].calendar
     if booking.week_of < rotation.start.astimezone(calendar.time_zone).date():
@@ -76,18 +76,18 @@ def _shadow_problems(rotation: Rotation, booking: ShadowWeek) -> list[Problem]:
 
 
 def override_problems(
-    rotation: Rotation, overrides: Sequence[Override], candidate: Override
+    rotation: RotationPlan, overrides: Sequence[OverrideWindow], candidate: OverrideWindow
 ) -> list[Problem]:
     """What would go wrong if ``candidate`` were added to ``overrides``."""
     if candidate.end <= candidate.start:
         return [Problem("override-window", "an override must end after it starts")]
     if candidate.start < rotation.start:
         return [Problem("override-window", "the override starts before the rotation does")]
-    if candidate.role == Role.SHADOW:
+    if candidate.role == Duty.SHADOW:
         return [Problem("override-role", "overrides replace the primary or the secondary")]
     every = [*overrides, candidate]
     shifts = effective_shifts(rotation, every, candidate.start, candidate.end)
-    other = Role.SECONDARY if candidate.role == Role.PRIMARY else Role.PRIMARY
+    other = Duty.SECONDARY if candidate.role == Duty.PRIMARY else Duty.PRIMARY
     for shift in shifts:
         if shift.role != other or shift.member != candidate.member:
             continue
@@ -104,7 +104,7 @@ def override_problems(
 
 
 def weeks_changed(
-    before: Rotation, after: Rotation, start: datetime, end: datetime
+    before: RotationPlan, after: RotationPlan, start: datetime, end: datetime
 ) -> dict[str, dict[str, list[date]]]:
     """Who gains and who loses which primary/secondary weeks in [start, end), by member.
 
@@ -112,11 +112,11 @@ def weeks_changed(
     "loses": [...]}}``; members whose weeks stay the same are left out.
     """
 
-    def weeks(rotation: Rotation) -> set[tuple[str, date]]:
+    def weeks(rotation: RotationPlan) -> set[tuple[str, date]]:
         return {
             (s.member, s.start.astimezone(rotation.eras[-1].calendar.time_zone).date())
             for s in shifts_between(rotation, start, end)
-            if s.role != Role.SHADOW and s.start >= start
+            if s.role != Duty.SHADOW and s.start >= start
         }
 
     old, new = weeks(before), weeks(after)
@@ -127,7 +127,7 @@ def weeks_changed(
     return changes
 
 
-def check(rotation: Rotation) -> Rotation:
+def check(rotation: RotationPlan) -> RotationPlan:
     """The rotation itself, or ScheduleError with every problem found."""
     found = problems(rotation)
     if found:

@@ -35,7 +35,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 TUESDAY = 1
 
 
-class Role(enum.StrEnum):
+class Duty(enum.StrEnum):
     PRIMARY = "primary"
     SECONDARY = "secondary"
     SHADOW = "shadow"
@@ -97,27 +97,27 @@ class ShadowWeek:
 
 
 @dataclass(frozen=True)
-class Override:
+class OverrideWindow:
     """``member`` holds ``role`` from ``start`` to ``end``; later overrides in a list win."""
 
-    role: Role
+    role: Duty
     member: str
     start: datetime
     end: datetime
 
 
 @dataclass(frozen=True, order=True)
-class Shift:
+class PlannedShift:
     """Someone in one role from ``start`` to ``end`` (UTC)."""
 
     start: datetime
     end: datetime
-    role: Role
+    role: Duty
     member: str
 
 
 @dataclass(frozen=True)
-class OnCall:
+class OnDuty:
     """Who holds each role at ``at``, when the slot ends and who takes over then."""
 
     at: datetime
@@ -150,7 +150,7 @@ class _Slot:
 
 
 @dataclass(frozen=True)
-class Rotation:
+class RotationPlan:
     """A rotation as the engine sees it: eras in start order, plus shadow bookings."""
 
     eras: tuple[Era, ...]
@@ -166,7 +166,7 @@ class Rotation:
         weekday: int = TUESDAY,
         at: time = time(10, 0),
         shadows: Iterable[ShadowWeek] = (),
-    ) -> Rotation:
+    ) -> RotationPlan:
         """A rotation with one era whose week 0 begins at the handoff on ``starts_on``."""
         calendar = Calendar(ZoneInfo(time_zone), weekday, at)
         era = Era(calendar.handoff_at(starts_on), tuple(members), calendar)
@@ -289,11 +289,11 @@ def _continue_chain(before: Sequence[str], handed_to: int, after: Sequence[str])
 
 
 def with_roster(
-    rotation: Rotation,
+    rotation: RotationPlan,
     members: Sequence[str],
     effective: datetime,
     calendar: Calendar | None = None,
-) -> Rotation:
+) -> RotationPlan:
     """The rotation with a new era from ``effective`` on; later eras are superseded.
 
     ``effective`` must be a handoff (``next_handoff``) so that no started slot changes.
@@ -302,11 +302,11 @@ def with_roster(
     kept = tuple(era for era in rotation.eras if era.start.astimezone(UTC) < effective)
     calendar = calendar or (kept[-1].calendar if kept else rotation.eras[0].calendar)
     if kept and kept[-1].members == tuple(members) and kept[-1].calendar == calendar:
-        return Rotation(kept, rotation.shadows)  # nothing changes from `effective` on
-    return Rotation((*kept, Era(effective, tuple(members), calendar)), rotation.shadows)
+        return RotationPlan(kept, rotation.shadows)  # nothing changes from `effective` on
+    return RotationPlan((*kept, Era(effective, tuple(members), calendar)), rotation.shadows)
 
 
-def next_handoff(rotation: Rotation, after: datetime) -> datetime:
+def next_handoff(rotation: RotationPlan, after: datetime) -> datetime:
     """The first slot boundary strictly after ``after`` (the rotation's start, if later)."""
     if after < rotation.start:
         return rotation.start
@@ -315,30 +315,30 @@ def next_handoff(rotation: Rotation, after: datetime) -> datetime:
     return slot.end
 
 
-def shifts_between(rotation: Rotation, start: datetime, end: datetime) -> list[Shift]:
+def shifts_between(rotation: RotationPlan, start: datetime, end: datetime) -> list[PlannedShift]:
     """Scheduled shifts (primary, secondary, shadow) overlapping [start, end), by start time.
 
     Overrides are not applied: see ``effective_shifts`` for the final schedule.
     """
-    shifts: list[Shift] = []
+    shifts: list[PlannedShift] = []
     for slot in rotation._slots(start, end):
-        shifts.append(Shift(slot.start, slot.end, Role.PRIMARY, slot.primary))
-        shifts.append(Shift(slot.start, slot.end, Role.SECONDARY, slot.secondary))
+        shifts.append(PlannedShift(slot.start, slot.end, Duty.PRIMARY, slot.primary))
+        shifts.append(PlannedShift(slot.start, slot.end, Duty.SECONDARY, slot.secondary))
     shifts.extend(_shadow_shifts(rotation, start, end))
-    shifts.sort(key=lambda shift: (shift.start, list(Role).index(shift.role), shift.member))
+    shifts.sort(key=lambda shift: (shift.start, list(Duty).index(shift.role), shift.member))
     return shifts
 
 
-def _shadow_shifts(rotation: Rotation, start: datetime, end: datetime) -> list[Shift]:
+def _shadow_shifts(rotation: RotationPlan, start: datetime, end: datetime) -> list[PlannedShift]:
     shifts = []
     for booking in rotation.shadows:
         window = rotation.shadow_window(booking)
         if window is not None and window[0] < end and window[1] > start:
-            shifts.append(Shift(window[0], window[1], Role.SHADOW, booking.member))
+            shifts.append(PlannedShift(window[0], window[1], Duty.SHADOW, booking.member))
     return shifts
 
 
-def overridden_by(overrides: Sequence[Override], role: Role, when: datetime) -> str | None:
+def overridden_by(overrides: Sequence[OverrideWindow], role: Duty, when: datetime) -> str | None:
     """Who an override puts in ``role`` at ``when``: the last in the list that covers it."""
     for override in reversed(overrides):
         if override.role == role and override.start <= when < override.end:
@@ -347,8 +347,8 @@ def overridden_by(overrides: Sequence[Override], role: Role, when: datetime) -> 
 
 
 def on_call_at(
-    rotation: Rotation, at: datetime, overrides: Sequence[Override] = ()
-) -> OnCall | None:
+    rotation: RotationPlan, at: datetime, overrides: Sequence[OverrideWindow] = ()
+) -> OnDuty | None:
     """Who is on call at ``at`` with overrides applied; None before the rotation starts.
 
     ``next_*`` are the people on call at ``shift_end``, the next handoff.
@@ -362,26 +362,26 @@ def on_call_at(
     shadows = tuple(
         shift.member for shift in _shadow_shifts(rotation, at, at + timedelta(microseconds=1))
     )
-    return OnCall(
+    return OnDuty(
         at=at.astimezone(UTC),
-        primary=overridden_by(overrides, Role.PRIMARY, at) or slot.primary,
-        secondary=overridden_by(overrides, Role.SECONDARY, at) or slot.secondary,
+        primary=overridden_by(overrides, Duty.PRIMARY, at) or slot.primary,
+        secondary=overridden_by(overrides, Duty.SECONDARY, at) or slot.secondary,
         shadows=shadows,
         shift_start=slot.start,
         shift_end=end,
-        next_primary=overridden_by(overrides, Role.PRIMARY, end) or following.primary,
-        next_secondary=overridden_by(overrides, Role.SECONDARY, end) or following.secondary,
+        next_primary=overridden_by(overrides, Duty.PRIMARY, end) or following.primary,
+        next_secondary=overridden_by(overrides, Duty.SECONDARY, end) or following.secondary,
     )
 
 
 def effective_shifts(
-    rotation: Rotation, overrides: Sequence[Override], start: datetime, end: datetime
-) -> list[Shift]:
+    rotation: RotationPlan, overrides: Sequence[OverrideWindow], start: datetime, end: datetime
+) -> list[PlannedShift]:
     """The final schedule over [start, end): scheduled shifts cut where overrides begin and end."""
     scheduled = shifts_between(rotation, start, end)
-    shadows = [shift for shift in scheduled if shift.role == Role.SHADOW]
+    shadows = [shift for shift in scheduled if shift.role == Duty.SHADOW]
     result = list(shadows)
-    for role in (Role.PRIMARY, Role.SECONDARY):
+    for role in (Duty.PRIMARY, Duty.SECONDARY):
         base = [shift for shift in scheduled if shift.role == role]
         cuts = sorted(
             {shift.start for shift in base}
@@ -389,21 +389,21 @@ def effective_shifts(
             | {o.start for o in overrides if o.role == role}
             | {o.end for o in overrides if o.role == role}
         )
-        pieces: list[Shift] = []
+        pieces: list[PlannedShift] = []
         for shift in base:
             edges = [shift.start, *(c for c in cuts if shift.start < c < shift.end), shift.end]
             for piece_start, piece_end in itertools.pairwise(edges):
                 member = overridden_by(overrides, role, piece_start) or shift.member
                 if pieces and pieces[-1].member == member and pieces[-1].end == piece_start:
-                    pieces[-1] = Shift(pieces[-1].start, piece_end, role, member)
+                    pieces[-1] = PlannedShift(pieces[-1].start, piece_end, role, member)
                 else:
-                    pieces.append(Shift(piece_start, piece_end, role, member))
+                    pieces.append(PlannedShift(piece_start, piece_end, role, member))
         result.extend(pieces)
-    result.sort(key=lambda shift: (shift.start, list(Role).index(shift.role), shift.member))
+    result.sort(key=lambda shift: (shift.start, list(Duty).index(shift.role), shift.member))
     return result
 
 
-def first_shift_start(rotation: Rotation, member: str, before: datetime) -> datetime | None:
+def first_shift_start(rotation: RotationPlan, member: str, before: datetime) -> datetime | None:
     """When ``member`` first holds primary or secondary, if that is before ``before``."""
     for number, era in enumerate(rotation.eras):
         if era.start >= before:

@@ -86,7 +86,7 @@ def schedule_grid(rotation: Rotation, around: date | None, now: datetime) -> Sch
 def _row(
     week: weeks.Week, people: dict[str, Engineer], overrides: list[Override], now: datetime
 ) -> WeekRow:
-    def reason(o: schedule.Override) -> str:
+    def reason(o: schedule.OverrideWindow) -> str:
         return next(
             (
                 row.reason
@@ -184,8 +184,8 @@ def my_shifts(engineer: Engineer, now: datetime) -> MyShifts:
         for member, roles in weeks.time_on_call(final, quarter, now).items():
             held[member] += sum(roles.values(), timedelta())
             if member == engineer.email:
-                mine.my_primary += roles[schedule.Role.PRIMARY]
-                mine.my_secondary += roles[schedule.Role.SECONDARY]
+                mine.my_primary += roles[schedule.Duty.PRIMARY]
+                mine.my_secondary += roles[schedule.Duty.SECONDARY]
     mine.upcoming.sort(key=lambda shift: shift.start)
     mine.team_size, mine.team_total = len(held), sum(held.values(), timedelta())
     return mine

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from rotation import schedule
-from rotation.schedule import Role
+from rotation.schedule import Duty
 from rotation.zones import Transition, transitions
 
 WEEK = timedelta(days=7)
@@ -28,7 +28,7 @@ class Week:
     primary: str
     secondary: str
     shadows: tuple[str, ...]
-    overrides: tuple[schedule.Override, ...]
+    overrides: tuple[schedule.OverrideWindow, ...]
     clock_changes: tuple[Transition, ...]
 
     @property
@@ -41,8 +41,8 @@ class Week:
 
 
 def weeks_between(
-    rotation: schedule.Rotation,
-    overrides: Sequence[schedule.Override],
+    rotation: schedule.RotationPlan,
+    overrides: Sequence[schedule.OverrideWindow],
     start: datetime,
     end: datetime,
     zone: ZoneInfo,
@@ -50,15 +50,15 @@ def weeks_between(
     """The weeks overlapping [start, end), in order; clock changes are those of ``zone``."""
     shifts = schedule.shifts_between(rotation, start, end)
     weeks = []
-    for primary in (s for s in shifts if s.role == Role.PRIMARY):
+    for primary in (s for s in shifts if s.role == Duty.PRIMARY):
         same_slot = [s for s in shifts if s.start == primary.start]
         weeks.append(
             Week(
                 start=primary.start,
                 end=primary.end,
                 primary=primary.member,
-                secondary=next(s.member for s in same_slot if s.role == Role.SECONDARY),
-                shadows=tuple(s.member for s in same_slot if s.role == Role.SHADOW),
+                secondary=next(s.member for s in same_slot if s.role == Duty.SECONDARY),
+                shadows=tuple(s.member for s in same_slot if s.role == Duty.SHADOW),
                 overrides=tuple(
                     o for o in overrides if o.start < primary.end and o.end > primary.start
                 ),
@@ -69,15 +69,15 @@ def weeks_between(
 
 
 def time_on_call(
-    final: Iterable[schedule.Shift], start: datetime, end: datetime
-) -> dict[str, dict[Role, timedelta]]:
+    final: Iterable[schedule.PlannedShift], start: datetime, end: datetime
+) -> dict[str, dict[Duty, timedelta]]:
     """Time each person held primary and secondary within [start, end) of the final schedule
     (overrides applied); shadow weeks are learning, not on call, and are left out."""
-    held: dict[str, dict[Role, timedelta]] = defaultdict(
-        lambda: {Role.PRIMARY: timedelta(), Role.SECONDARY: timedelta()}
+    held: dict[str, dict[Duty, timedelta]] = defaultdict(
+        lambda: {Duty.PRIMARY: timedelta(), Duty.SECONDARY: timedelta()}
     )
     for shift in final:
-        if shift.role == Role.SHADOW:
+        if shift.role == Duty.SHADOW:
             continue
         overlap = min(shift.end, end) - max(shift.start, start)
         if overlap > timedelta():

@@ -71,7 +71,7 @@ def expected(rotation: Rotation) -> list[tuple[datetime, datetime, str]]:
     start, end = feed_window(NOW)
     overrides = [o.as_schedule() for o in rotation.overrides.select_related("engineer")]
     names = dict(Engineer.objects.values_list("email", "name"))
-    titles = {schedule.Role.PRIMARY: "Primary", schedule.Role.SECONDARY: "Secondary"}
+    titles = {schedule.Duty.PRIMARY: "Primary", schedule.Duty.SECONDARY: "Secondary"}
     return sorted(
         (
             shift.start,

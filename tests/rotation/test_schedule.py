@@ -14,9 +14,9 @@ from rotation import rules, schedule
 from rotation.rules import override_problems, problems
 from rotation.schedule import (
     Calendar,
-    Override,
-    Role,
-    Rotation,
+    Duty,
+    OverrideWindow,
+    RotationPlan,
     ScheduleError,
     ShadowWeek,
     effective_shifts,
@@ -35,10 +35,10 @@ def local(zone: str, year: int, month: int, day: int, hour: int = 0) -> datetime
     return datetime(year, month, day, hour, tzinfo=ZoneInfo(zone))
 
 
-def pairs(rotation: Rotation, start: datetime, weeks: int) -> list[tuple[str, str]]:
+def pairs(rotation: RotationPlan, start: datetime, weeks: int) -> list[tuple[str, str]]:
     shifts = shifts_between(rotation, start, start + timedelta(weeks=weeks) - timedelta(hours=1))
-    primaries = [s.member for s in shifts if s.role == Role.PRIMARY]
-    secondaries = [s.member for s in shifts if s.role == Role.SECONDARY]
+    primaries = [s.member for s in shifts if s.role == Duty.PRIMARY]
+    secondaries = [s.member for s in shifts if s.role == Duty.SECONDARY]
     return list(zip(primaries, secondaries, strict=True))
 
 
@@ -56,7 +56,7 @@ def test_engine_imports_nothing_from_django(module: object) -> None:
 
 
 def test_roster_order_gives_weeks_in_turn() -> None:
-    rotation = Rotation.weekly(CAST, STARTS_ON)
+    rotation = RotationPlan.weekly(CAST, STARTS_ON)
     assert pairs(rotation, rotation.start, 5) == [
         ("alice", "bob"),
         ("bob", "carol"),
@@ -67,26 +67,26 @@ def test_roster_order_gives_weeks_in_turn() -> None:
 
 
 def test_secondary_becomes_next_primary() -> None:
-    rotation = Rotation.weekly(CAST, STARTS_ON)
+    rotation = RotationPlan.weekly(CAST, STARTS_ON)
     weeks = pairs(rotation, rotation.start, 12)
     for this_week, next_week in itertools.pairwise(weeks):
         assert this_week[1] == next_week[0]
 
 
 def test_handoff_is_tuesday_ten_in_the_rotation_zone() -> None:
-    rotation = Rotation.weekly(CAST, STARTS_ON)
+    rotation = RotationPlan.weekly(CAST, STARTS_ON)
     first = shifts_between(rotation, rotation.start, rotation.start + timedelta(hours=1))[0]
     assert first.start.astimezone(LA) == local("America/Los_Angeles", 2026, 11, 24, 10)
     assert first.end.astimezone(LA) == local("America/Los_Angeles", 2026, 12, 1, 10)
 
 
 def test_nobody_is_on_call_before_the_rotation_starts() -> None:
-    rotation = Rotation.weekly(CAST, STARTS_ON)
+    rotation = RotationPlan.weekly(CAST, STARTS_ON)
     assert on_call_at(rotation, rotation.start - timedelta(seconds=1)) is None
 
 
 def test_on_call_at_says_when_the_shift_ends_and_who_is_next() -> None:
-    rotation = Rotation.weekly(CAST, STARTS_ON)
+    rotation = RotationPlan.weekly(CAST, STARTS_ON)
     now = local("America/Los_Angeles", 2026, 12, 3, 15)
     on_call = on_call_at(rotation, now)
     assert on_call is not None
@@ -97,7 +97,7 @@ def test_on_call_at_says_when_the_shift_ends_and_who_is_next() -> None:
 
 
 def test_the_handoff_instant_belongs_to_the_incoming_shift() -> None:
-    rotation = Rotation.weekly(CAST, STARTS_ON)
+    rotation = RotationPlan.weekly(CAST, STARTS_ON)
     handoff = local("America/Los_Angeles", 2026, 12, 1, 10)
     before = on_call_at(rotation, handoff - timedelta(microseconds=1))
     after = on_call_at(rotation, handoff)
@@ -106,7 +106,7 @@ def test_the_handoff_instant_belongs_to_the_incoming_shift() -> None:
 
 
 def test_answers_decades_ahead_without_expanding_every_week() -> None:
-    rotation = Rotation.weekly(CAST, STARTS_ON)
+    rotation = RotationPlan.weekly(CAST, STARTS_ON)
     far = local("America/Los_Angeles", 2076, 11, 24, 11)
     on_call = on_call_at(rotation, far)
     assert on_call is not None
@@ -130,7 +130,7 @@ DST_WEEKS = [
 def test_handoff_keeps_its_wall_clock_time_across_dst(
     zone: str, handoff_day: date, hours: int
 ) -> None:
-    rotation = Rotation.weekly(CAST, handoff_day - timedelta(weeks=4), time_zone=zone)
+    rotation = RotationPlan.weekly(CAST, handoff_day - timedelta(weeks=4), time_zone=zone)
     start = local(zone, handoff_day.year, handoff_day.month, handoff_day.day, 12)
     shift = shifts_between(rotation, start, start + timedelta(minutes=1))[0]
     assert shift.start.astimezone(ZoneInfo(zone)).replace(tzinfo=None) == datetime.combine(
@@ -153,7 +153,7 @@ def test_handoff_keeps_its_wall_clock_time_across_dst(
 def test_zones_without_dst_or_with_odd_offsets_hand_off_on_the_hour(
     zone: str, offset: timedelta
 ) -> None:
-    rotation = Rotation.weekly(CAST, STARTS_ON, time_zone=zone)
+    rotation = RotationPlan.weekly(CAST, STARTS_ON, time_zone=zone)
     shifts = shifts_between(rotation, rotation.start, rotation.start + timedelta(weeks=52))
     for shift in shifts:
         assert shift.end - shift.start == timedelta(days=7)
@@ -162,7 +162,7 @@ def test_zones_without_dst_or_with_odd_offsets_hand_off_on_the_hour(
 
 def test_handoff_at_a_wall_time_skipped_by_dst_lands_after_the_gap() -> None:
     # Sunday 02:30 does not exist in Los Angeles on 14 March 2027.
-    rotation = Rotation.weekly(CAST, date(2027, 3, 7), weekday=6, at=time(2, 30))
+    rotation = RotationPlan.weekly(CAST, date(2027, 3, 7), weekday=6, at=time(2, 30))
     shifts = shifts_between(rotation, rotation.start, rotation.start + timedelta(weeks=2))
     assert shifts[0].end.astimezone(LA).time() == time(3, 30)
     assert shifts[0].end - shifts[0].start == timedelta(hours=168)
@@ -172,7 +172,7 @@ def test_handoff_at_a_wall_time_skipped_by_dst_lands_after_the_gap() -> None:
 
 def test_shadow_sits_beside_that_weeks_primary() -> None:
     shadow = ShadowWeek("erin", date(2026, 12, 8))
-    rotation = Rotation.weekly(CAST, STARTS_ON, shadows=[shadow])
+    rotation = RotationPlan.weekly(CAST, STARTS_ON, shadows=[shadow])
     on_call = on_call_at(rotation, local("America/Los_Angeles", 2026, 12, 10, 9))
     assert on_call is not None
     assert on_call.shadows == ("erin",)
@@ -182,14 +182,14 @@ def test_shadow_sits_beside_that_weeks_primary() -> None:
 
 def test_shadow_placed_after_their_shadow_week_is_fine() -> None:
     # erin is fifth: her first turn is as secondary in week 3 (2026-12-15), after her shadow week.
-    rotation = Rotation.weekly(
+    rotation = RotationPlan.weekly(
         [*CAST, "erin"], STARTS_ON, shadows=[ShadowWeek("erin", date(2026, 12, 8))]
     )
     assert problems(rotation) == []
 
 
 def test_shadow_never_on_call_before_their_shadow_week_ends() -> None:
-    rotation = Rotation.weekly(
+    rotation = RotationPlan.weekly(
         ["alice", "erin", *CAST[1:]], STARTS_ON, shadows=[ShadowWeek("erin", date(2026, 12, 8))]
     )
     [problem] = problems(rotation)
@@ -199,7 +199,7 @@ def test_shadow_never_on_call_before_their_shadow_week_ends() -> None:
 
 
 def test_shadow_week_must_start_on_a_handoff_day() -> None:
-    rotation = Rotation.weekly(CAST, STARTS_ON, shadows=[ShadowWeek("erin", date(2026, 12, 9))])
+    rotation = RotationPlan.weekly(CAST, STARTS_ON, shadows=[ShadowWeek("erin", date(2026, 12, 9))])
     [problem] = problems(rotation)
     assert problem.code == "shadow-day"
     assert "Tuesdays" in problem.message
@@ -209,71 +209,73 @@ def test_shadow_week_must_start_on_a_handoff_day() -> None:
     ("members", "code"), [(["alice"], "too-few"), (["alice", "bob", "alice"], "duplicate")]
 )
 def test_broken_rosters_are_reported(members: list[str], code: str) -> None:
-    rotation = Rotation.weekly(members, STARTS_ON)
+    rotation = RotationPlan.weekly(members, STARTS_ON)
     assert [problem.code for problem in problems(rotation)] == [code]
     with pytest.raises(ScheduleError):
         rules.check(rotation)
 
 
 def test_override_replaces_primary_for_its_window() -> None:
-    rotation = Rotation.weekly(CAST, STARTS_ON)
+    rotation = RotationPlan.weekly(CAST, STARTS_ON)
     start = local("America/Los_Angeles", 2026, 11, 26, 9)
-    cover = Override(Role.PRIMARY, "dan", start, start + timedelta(hours=3))
+    cover = OverrideWindow(Duty.PRIMARY, "dan", start, start + timedelta(hours=3))
     assert on_call_at(rotation, start + timedelta(hours=1), [cover]).primary == "dan"  # type: ignore[union-attr]
     assert on_call_at(rotation, start + timedelta(hours=3), [cover]).primary == "alice"  # type: ignore[union-attr]
     assert on_call_at(rotation, start - timedelta(seconds=1), [cover]).primary == "alice"  # type: ignore[union-attr]
 
 
 def test_later_override_wins_where_two_overlap() -> None:
-    rotation = Rotation.weekly(CAST, STARTS_ON)
+    rotation = RotationPlan.weekly(CAST, STARTS_ON)
     start = local("America/Los_Angeles", 2026, 11, 26, 9)
-    first = Override(Role.SECONDARY, "carol", start, start + timedelta(days=2))
-    second = Override(Role.SECONDARY, "dan", start + timedelta(days=1), start + timedelta(days=3))
+    first = OverrideWindow(Duty.SECONDARY, "carol", start, start + timedelta(days=2))
+    second = OverrideWindow(
+        Duty.SECONDARY, "dan", start + timedelta(days=1), start + timedelta(days=3)
+    )
     assert on_call_at(rotation, start + timedelta(hours=30), [first, second]).secondary == "dan"  # type: ignore[union-attr]
 
 
 def test_override_covering_the_next_handoff_shows_in_next() -> None:
-    rotation = Rotation.weekly(CAST, STARTS_ON)
+    rotation = RotationPlan.weekly(CAST, STARTS_ON)
     handoff = local("America/Los_Angeles", 2026, 12, 1, 10)
-    cover = Override(
-        Role.PRIMARY, "dan", handoff - timedelta(hours=1), handoff + timedelta(hours=5)
+    cover = OverrideWindow(
+        Duty.PRIMARY, "dan", handoff - timedelta(hours=1), handoff + timedelta(hours=5)
     )
     on_call = on_call_at(rotation, handoff - timedelta(hours=2), [cover])
     assert on_call is not None and on_call.next_primary == "dan"
 
 
 def test_effective_shifts_cut_the_week_around_an_override() -> None:
-    rotation = Rotation.weekly(CAST, STARTS_ON)
+    rotation = RotationPlan.weekly(CAST, STARTS_ON)
     start = local("America/Los_Angeles", 2026, 11, 26, 9)
-    cover = Override(Role.PRIMARY, "dan", start, start + timedelta(days=1))
+    cover = OverrideWindow(Duty.PRIMARY, "dan", start, start + timedelta(days=1))
     primaries = [
         (s.member, s.end - s.start)
         for s in effective_shifts(
             rotation, [cover], rotation.start, rotation.start + timedelta(days=6)
         )
-        if s.role == Role.PRIMARY
+        if s.role == Duty.PRIMARY
     ]
     assert [member for member, _ in primaries] == ["alice", "dan", "alice"]
     assert sum((length for _, length in primaries), timedelta()) == timedelta(days=7)
 
 
 def test_override_cannot_make_primary_and_secondary_the_same_person() -> None:
-    rotation = Rotation.weekly(CAST, STARTS_ON)
+    rotation = RotationPlan.weekly(CAST, STARTS_ON)
     start = local("America/Los_Angeles", 2026, 11, 26, 9)
     [problem] = override_problems(
-        rotation, [], Override(Role.PRIMARY, "bob", start, start + timedelta(hours=2))
+        rotation, [], OverrideWindow(Duty.PRIMARY, "bob", start, start + timedelta(hours=2))
     )
     assert problem.code == "same-person"
     assert (
         override_problems(
-            rotation, [], Override(Role.PRIMARY, "dan", start, start + timedelta(hours=2))
+            rotation, [], OverrideWindow(Duty.PRIMARY, "dan", start, start + timedelta(hours=2))
         )
         == []
     )
 
 
 def test_member_joining_at_a_handoff_enters_after_the_outgoing_secondary() -> None:
-    rotation = Rotation.weekly(CAST, STARTS_ON)
+    rotation = RotationPlan.weekly(CAST, STARTS_ON)
     change = local("America/Los_Angeles", 2026, 12, 8, 10)  # week 2
     edited = with_roster(rotation, ["alice", "bob", "carol", "erin", "dan"], change)
     assert pairs(edited, rotation.start, 7) == [
@@ -288,7 +290,7 @@ def test_member_joining_at_a_handoff_enters_after_the_outgoing_secondary() -> No
 
 
 def test_member_leaving_at_a_handoff_is_skipped_from_then_on() -> None:
-    rotation = Rotation.weekly(CAST, STARTS_ON)
+    rotation = RotationPlan.weekly(CAST, STARTS_ON)
     change = local("America/Los_Angeles", 2026, 12, 8, 10)
     edited = with_roster(rotation, ["alice", "bob", "dan"], change)
     weeks = pairs(edited, rotation.start, 6)
@@ -298,7 +300,7 @@ def test_member_leaving_at_a_handoff_is_skipped_from_then_on() -> None:
 
 
 def test_editing_the_roster_never_rewrites_started_shifts() -> None:
-    rotation = Rotation.weekly(CAST, STARTS_ON)
+    rotation = RotationPlan.weekly(CAST, STARTS_ON)
     change = local("America/Los_Angeles", 2026, 12, 22, 10)
     edited = with_roster(rotation, ["dan", "carol", "bob", "alice"], change)
     assert shifts_between(edited, rotation.start, change) == shifts_between(
@@ -307,14 +309,14 @@ def test_editing_the_roster_never_rewrites_started_shifts() -> None:
 
 
 def test_calendar_change_takes_effect_after_the_current_shift() -> None:
-    rotation = Rotation.weekly(CAST, STARTS_ON)
+    rotation = RotationPlan.weekly(CAST, STARTS_ON)
     change = local("America/Los_Angeles", 2026, 12, 8, 10)
     berlin_monday = Calendar(ZoneInfo("Europe/Berlin"), 0, time(9))
     edited = with_roster(rotation, CAST, change, berlin_monday)
     shifts = [
         s
         for s in shifts_between(edited, change, change + timedelta(days=15))
-        if s.role == Role.PRIMARY
+        if s.role == Duty.PRIMARY
     ]
     assert shifts[0].start == change
     assert shifts[0].end.astimezone(ZoneInfo("Europe/Berlin")) == local(
@@ -332,11 +334,11 @@ rosters = st.integers(min_value=2, max_value=40).map(lambda n: [f"m{i}" for i in
 
 
 @st.composite
-def rotations(draw: st.DrawFn) -> Rotation:
+def rotations(draw: st.DrawFn) -> RotationPlan:
     members = draw(rosters)
     start = date(2026, 1, 6) + timedelta(weeks=draw(st.integers(0, 200)))
     zone = draw(zones)
-    rotation = Rotation.weekly(members, start, time_zone=zone, weekday=1)
+    rotation = RotationPlan.weekly(members, start, time_zone=zone, weekday=1)
     for _ in range(draw(st.integers(0, 3))):
         weeks_later = draw(st.integers(1, 30))
         when = rotation.eras[-1].start + timedelta(weeks=weeks_later, hours=1)
@@ -351,19 +353,19 @@ def rotations(draw: st.DrawFn) -> Rotation:
 @settings(max_examples=150, deadline=None)
 @given(rotation=rotations(), weeks=st.integers(1, 80))
 def test_one_primary_and_one_secondary_at_every_instant_with_no_gaps(
-    rotation: Rotation, weeks: int
+    rotation: RotationPlan, weeks: int
 ) -> None:
     end = rotation.start + timedelta(weeks=weeks)
     shifts = shifts_between(rotation, rotation.start, end)
-    for role in (Role.PRIMARY, Role.SECONDARY):
+    for role in (Duty.PRIMARY, Duty.SECONDARY):
         mine = [s for s in shifts if s.role == role]
         assert mine[0].start == rotation.start
         assert mine[-1].end >= end
         for before, after in itertools.pairwise(mine):
             assert before.end == after.start
             assert before.start < before.end
-    primaries = [s for s in shifts if s.role == Role.PRIMARY]
-    secondaries = [s for s in shifts if s.role == Role.SECONDARY]
+    primaries = [s for s in shifts if s.role == Duty.PRIMARY]
+    secondaries = [s for s in shifts if s.role == Duty.SECONDARY]
     for primary, secondary in zip(primaries, secondaries, strict=True):
         assert primary.member != secondary.member
         assert (primary.start, primary.end) == (secondary.start, secondary.end)
@@ -372,11 +374,11 @@ def test_one_primary_and_one_secondary_at_every_instant_with_no_gaps(
 @settings(max_examples=150, deadline=None)
 @given(rotation=rotations(), weeks=st.integers(2, 80))
 def test_chain_rule_holds_wherever_the_outgoing_secondary_stays(
-    rotation: Rotation, weeks: int
+    rotation: RotationPlan, weeks: int
 ) -> None:
     shifts = shifts_between(rotation, rotation.start, rotation.start + timedelta(weeks=weeks))
-    primaries = [s for s in shifts if s.role == Role.PRIMARY]
-    secondaries = [s for s in shifts if s.role == Role.SECONDARY]
+    primaries = [s for s in shifts if s.role == Duty.PRIMARY]
+    secondaries = [s for s in shifts if s.role == Duty.SECONDARY]
     orders = {era.start: set(era.members) for era in rotation.eras}
     for number in range(len(primaries) - 1):
         handed_to = secondaries[number].member
@@ -388,7 +390,7 @@ def test_chain_rule_holds_wherever_the_outgoing_secondary_stays(
 
 @settings(max_examples=150, deadline=None)
 @given(rotation=rotations(), probe=st.integers(0, 60 * 24 * 7 * 80))
-def test_on_call_at_agrees_with_the_shift_list(rotation: Rotation, probe: int) -> None:
+def test_on_call_at_agrees_with_the_shift_list(rotation: RotationPlan, probe: int) -> None:
     at = rotation.start + timedelta(minutes=probe)
     on_call = on_call_at(rotation, at)
     assert on_call is not None
@@ -397,9 +399,9 @@ def test_on_call_at_agrees_with_the_shift_list(rotation: Rotation, probe: int) -
         for s in shifts_between(rotation, at, at + timedelta(microseconds=1))
         if s.start <= at < s.end
     ]
-    assert {(s.role, s.member) for s in covering if s.role != Role.SHADOW} == {
-        (Role.PRIMARY, on_call.primary),
-        (Role.SECONDARY, on_call.secondary),
+    assert {(s.role, s.member) for s in covering if s.role != Duty.SHADOW} == {
+        (Duty.PRIMARY, on_call.primary),
+        (Duty.SECONDARY, on_call.secondary),
     }
     assert on_call.shift_start <= at < on_call.shift_end
     assert on_call.shift_end.tzinfo == UTC
@@ -413,24 +415,24 @@ def test_a_valid_shadow_never_holds_primary_or_secondary_before_their_week_ends(
     order = [*members]
     order.insert(position % (len(order) + 1), "new")
     shadow_day = STARTS_ON + timedelta(weeks=week)
-    rotation = Rotation.weekly(
+    rotation = RotationPlan.weekly(
         order, STARTS_ON, time_zone=zone, shadows=[ShadowWeek("new", shadow_day)]
     )
     window_end = rotation.shadow_window(ShadowWeek("new", shadow_day))[1]  # type: ignore[index]
     shifts = shifts_between(rotation, rotation.start, window_end)
-    on_call_early = any(s.member == "new" and s.role != Role.SHADOW for s in shifts)
+    on_call_early = any(s.member == "new" and s.role != Duty.SHADOW for s in shifts)
     assert on_call_early == bool(problems(rotation))
 
 
 def test_a_later_handoff_time_lengthens_the_first_shift_instead_of_skipping_a_turn() -> None:
-    rotation = Rotation.weekly(CAST, STARTS_ON)
+    rotation = RotationPlan.weekly(CAST, STARTS_ON)
     change = local("America/Los_Angeles", 2026, 12, 8, 10)
     eleven = Calendar(LA, 1, time(11))
     edited = with_roster(rotation, CAST, change, eleven)
     shifts = [
         s
         for s in shifts_between(edited, change, change + timedelta(days=15))
-        if s.role == Role.PRIMARY
+        if s.role == Duty.PRIMARY
     ]
     assert [s.member for s in shifts] == ["carol", "dan", "alice"]
     assert shifts[0].end - shifts[0].start == timedelta(days=7, hours=1)
@@ -438,7 +440,7 @@ def test_a_later_handoff_time_lengthens_the_first_shift_instead_of_skipping_a_tu
 
 
 def test_moving_the_handoff_a_day_later_never_makes_a_one_day_turn() -> None:
-    rotation = Rotation.weekly(CAST, STARTS_ON)
+    rotation = RotationPlan.weekly(CAST, STARTS_ON)
     change = local("America/Los_Angeles", 2026, 12, 8, 10)
     wednesday = Calendar(LA, 2, time(10))
     edited = with_roster(rotation, CAST, change, wednesday)

@@ -47,7 +47,7 @@ def primaries(rotation: Rotation) -> list[tuple[datetime, datetime, str]]:
     return [
         (s.start, s.end, names[s.member])
         for s in schedule.shifts_between(spec, NOW - timedelta(days=7), NOW + timedelta(days=100))
-        if s.role == schedule.Role.PRIMARY
+        if s.role == schedule.Duty.PRIMARY
     ]
 
 
