@@ -257,8 +257,10 @@ class OverrideForm(forms.ModelForm[Override]):
             found = actions.override_problems(
                 data["rotation"], data["role"], data["engineer"], data["starts_at"], data["ends_at"]
             )
-            if found:
-                raise ValidationError([problem.message for problem in found])
+            for problem in found:
+                # The rule is about the person put on call, or else the window.
+                field = "engineer" if problem.member else "starts_at"
+                self.add_error(field, problem.message)
         return data
 
 
