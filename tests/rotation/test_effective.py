@@ -6,6 +6,7 @@ is primary and erin secondary.
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -246,6 +247,6 @@ def test_this_weeks_secondary_is_next_weeks_primary_after_a_cover(
         for s in effective.stretches
         if s.role != Duty.SHADOW
     }
-    for week, following in zip(weeks, weeks[1:], strict=False):
+    for week, following in itertools.pairwise(weeks):
         assert rostered[week, Duty.SECONDARY] == rostered[following, Duty.PRIMARY]
     assert date(2026, 12, 1) <= weeks[0].date()
