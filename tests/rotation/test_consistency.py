@@ -150,7 +150,11 @@ def test_every_reader_agrees_at_every_instant(
         if role.lower() in by_role_feed:
             person = rest.rsplit(" (", 1)[0]
             by_role_feed[role.lower()].append(
-                (event.start.astimezone(UTC), event.end.astimezone(UTC), by_name[person])
+                (
+                    event.decoded("DTSTART").astimezone(UTC),
+                    event.decoded("DTEND").astimezone(UTC),
+                    by_name[person],
+                )
             )
 
     for when in moments:
