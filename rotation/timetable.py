@@ -122,6 +122,7 @@ class UpcomingShift:
     end: datetime
     zone: str  # shown in: the person's own zone, else the rotation's
     is_current: bool
+    covering: Engineer | None = None
 
 
 @dataclass
@@ -167,6 +168,7 @@ def my_shifts(engineer: Engineer, now: datetime) -> MyShifts:
                 s.end,
                 engineer.time_zone or rotation.time_zone,
                 s.start <= now,
+                effective.person(s.covering),
             )
             for s in final
             if s.member == engineer.email and s.end > now

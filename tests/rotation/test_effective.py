@@ -250,3 +250,13 @@ def test_this_weeks_secondary_is_next_weeks_primary_after_a_cover(
     for week, following in itertools.pairwise(weeks):
         assert rostered[week, Duty.SECONDARY] == rostered[following, Duty.PRIMARY]
     assert date(2026, 12, 1) <= weeks[0].date()
+
+
+def test_my_page_lists_the_week_i_cover_and_whom_for(
+    client: Client, platform: Rotation, frank: Engineer
+) -> None:
+    cover(platform, frank, "primary", *WEEK_OF_29_DEC)
+    page = login(client, "frank").get("/me/").content.decode()
+    assert '<span class="covering">covering Alice</span>' in page
+    alice = login(Client(), "alice").get("/me/").content.decode()
+    assert "Tue 29 Dec 2026 10:00 PST" not in alice  # her week is Frank's now
