@@ -453,7 +453,8 @@ def effective_stretches(
 def _piece(
     shift: PlannedShift, override: OverrideWindow | None, start: datetime, end: datetime
 ) -> Stretch:
-    if override is None:
+    # An override of the rostered person by themselves changes nothing: it reads as rostered.
+    if override is None or override.member == shift.member:
         return Stretch(
             start, end, shift.role, shift.member, slot_start=shift.start, slot_end=shift.end
         )
@@ -463,7 +464,7 @@ def _piece(
         shift.role,
         override.member,
         reason=override.reason,
-        covering=shift.member if override.member != shift.member else None,
+        covering=shift.member,
         override=override.ref,
         slot_start=shift.start,
         slot_end=shift.end,

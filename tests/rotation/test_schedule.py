@@ -559,3 +559,17 @@ def test_moving_the_handoff_a_day_later_never_makes_a_one_day_turn() -> None:
     edited = with_roster(rotation, CAST, change, wednesday)
     first = shifts_between(edited, change, change + timedelta(hours=1))[0]
     assert first.end - first.start == timedelta(days=8)
+
+
+def test_an_override_of_someone_by_themselves_leaves_their_week_whole() -> None:
+    rotation = RotationPlan.weekly(CAST, STARTS_ON)
+    start = local("America/Los_Angeles", 2026, 11, 26, 9)
+    same = OverrideWindow(Duty.PRIMARY, "alice", start, start + timedelta(days=1), ref=3)
+    primaries = [
+        s
+        for s in effective_stretches(rotation, [same], rotation.start, start)
+        if s.role == Duty.PRIMARY
+    ]
+    assert [(s.member, s.reason, s.end - s.start) for s in primaries] == [
+        ("alice", Reason.ROSTERED, timedelta(days=7))
+    ]
