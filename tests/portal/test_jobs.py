@@ -79,8 +79,8 @@ def test_every_install_has_a_managers_group_that_can_edit_rosters() -> None:
 def test_publish_job_publishes_then_changes_nothing_until_the_schedule_does(
     platform: Rotation, frozen_now: datetime
 ) -> None:
-    from rotation.jobs import publish_all_calendars
-    from rotation.models import PublishedShift
+    from feeds.jobs import publish_all_calendars
+    from feeds.models import PublishedShift
 
     assert publish_all_calendars().startswith("calendars published up to 2028-01")
     published = {row.uid: (row.sequence, row.modified_at) for row in PublishedShift.objects.all()}
