@@ -87,7 +87,7 @@ class FeedFetch(models.Model):
 class PublishedShift(models.Model):
     """One event of the calendar feeds: a piece of the final schedule (overrides applied).
 
-    Kept by ``rotation.actions.publish_calendars``, which compares the schedule with these rows:
+    Kept by ``feeds.actions.publish_calendars``, which compares the schedule with these rows:
     an event whose content changed gets a higher ``sequence`` and a new ``modified_at``; one
     that left the schedule is kept, withdrawn, so that it comes back with a higher sequence.
     """
