@@ -28,9 +28,13 @@ def backwards(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
 def _move(apps: StateApps, models: list[str], old: str, new: str) -> None:
     content_type = apps.get_model("contenttypes", "ContentType")
     for model in models:
-        # On a fresh database there are none yet; post_migrate makes them in the new app.
-        if not content_type.objects.filter(app_label=new, model=model).exists():
-            content_type.objects.filter(app_label=old, model=model).update(app_label=new)
+        moving = content_type.objects.filter(app_label=old, model=model)
+        if content_type.objects.filter(app_label=new, model=model).exists():
+            # Only on a database migrated from scratch in this run: portal's 0004 made content
+            # types for the state it saw, old and new homes both, and nothing refers to them yet.
+            moving.delete()
+        else:
+            moving.update(app_label=new)
 
 
 class Migration(migrations.Migration):
