@@ -29,5 +29,6 @@ urlpatterns = [
     path("incidents/", include("incidents.urls")),
     path("runbooks/", include("runbooks.urls")),
     path("api/v1/oncall", rotation_views.oncall_api, name="api_oncall"),
+    path("api/v1/schedule", rotation_views.schedule_api, name="api_schedule"),
     path("admin/", admin.site.urls),
 ]

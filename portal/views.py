@@ -28,7 +28,8 @@ from portal import actions
 from portal.models import ApiToken
 from portal.stamp import change_stamp, remember
 from rotation import timetable
-from rotation.models import Engineer, Shift
+from rotation.effective import stretches_of
+from rotation.models import Engineer
 from rotation.oncall import on_call_now
 from runbooks.models import Runbook
 
@@ -55,6 +56,11 @@ def in_viewer_zone[**P](
             return view(request, *args, **kwargs)
 
     return in_their_zone
+
+
+# The dashboard names my next shift when it starts within this (a roster of 40 comes round
+# in 40 weeks).
+MY_NEXT_WITHIN = timedelta(days=366)
 
 
 def engineer_of(user: User, stamp: int | None, now: datetime) -> Engineer | None:
@@ -90,17 +96,21 @@ def my_shift_line(me: Engineer, stamp: int | None, now: datetime) -> str:
     the minute changes (it counts down) or the shift starts or ends."""
 
     def render_line() -> tuple[str, datetime]:
-        my_next = Shift.objects.upcoming_for(me, now).select_related("rotation").first()
+        mine = stretches_of(me, now, now + MY_NEXT_WITHIN)
         next_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
-        if my_next is None:
+        if not any(stretch.end > now for _, stretch in mine):
             return "", next_minute
+        effective, my_next = next((e, s) for e, s in mine if s.end > now)
+        rotation = effective.rotation
         context = {
             "now": now,
             "my_next": my_next,
-            "my_next_zone": me.time_zone or my_next.rotation.time_zone,
+            "my_rotation": rotation,
+            "covering": effective.person(my_next.covering),
+            "my_next_zone": me.time_zone or rotation.time_zone,
         }
         html = render_to_string("portal/dashboard.html#my_shift", context)
-        edge = my_next.starts_at if my_next.starts_at > now else my_next.ends_at
+        edge = my_next.start if my_next.start > now else my_next.end
         return mark_safe(html), min(next_minute, edge)
 
     return remember(("my_shift_line", me.pk), stamp, now, render_line)

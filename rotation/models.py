@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -206,7 +208,7 @@ class Override(models.Model):
 
     def as_schedule(self) -> schedule.OverrideWindow:
         return schedule.OverrideWindow(
-            schedule.Duty(self.role), self.engineer.email, self.starts_at, self.ends_at
+            schedule.Duty(self.role), self.engineer.email, self.starts_at, self.ends_at, ref=self.id
         )
 
 
@@ -244,16 +246,37 @@ class Shift(models.Model):
 
 def schedule_of(rotation: Rotation) -> schedule.RotationPlan | None:
     """The engine's view of a rotation (members keyed by email); None before its first roster."""
-    eras = list(rotation.eras.all())
-    if not eras:
-        return None
-    shadows = list(rotation.shadows.select_related("engineer"))
-    ids = {member_id for era in eras for member_id in era.member_ids}
-    emails = dict(Engineer.objects.filter(id__in=ids).values_list("id", "email"))
-    return schedule.RotationPlan(
-        tuple(
-            schedule.Era(era.starts_at, tuple(emails[i] for i in era.member_ids), era.calendar)
-            for era in eras
-        ),
-        tuple(schedule.ShadowWeek(s.engineer.email, s.week_of) for s in shadows),
-    )
+    plans, _ = plans_of([rotation])
+    return plans[rotation.id]
+
+
+def plans_of(
+    rotations: Sequence[Rotation],
+) -> tuple[dict[int, schedule.RotationPlan | None], dict[str, Engineer]]:
+    """The engine's view of each rotation, by id, and everyone they name, by email: three
+    queries for any number of rotations."""
+    ids = [rotation.id for rotation in rotations]
+    eras: dict[int, list[RosterEra]] = defaultdict(list)
+    for era in RosterEra.objects.filter(rotation_id__in=ids).order_by("rotation_id", "starts_at"):
+        eras[era.rotation_id].append(era)
+    shadows: dict[int, list[ShadowBooking]] = defaultdict(list)
+    for booking in ShadowBooking.objects.filter(rotation_id__in=ids).select_related("engineer"):
+        shadows[booking.rotation_id].append(booking)
+    member_ids = {i for found in eras.values() for era in found for i in era.member_ids}
+    by_id = {e.id: e for e in Engineer.objects.filter(id__in=member_ids)}
+    by_id |= {b.engineer.id: b.engineer for found in shadows.values() for b in found}
+    plans: dict[int, schedule.RotationPlan | None] = {}
+    for rotation_id in ids:
+        if not eras[rotation_id]:
+            plans[rotation_id] = None
+            continue
+        plans[rotation_id] = schedule.RotationPlan(
+            tuple(
+                schedule.Era(
+                    era.starts_at, tuple(by_id[i].email for i in era.member_ids), era.calendar
+                )
+                for era in eras[rotation_id]
+            ),
+            tuple(schedule.ShadowWeek(b.engineer.email, b.week_of) for b in shadows[rotation_id]),
+        )
+    return plans, {engineer.email: engineer for engineer in by_id.values()}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -16,8 +16,17 @@ from portal.models import ApiToken, hash_token
 from portal.stamp import change_stamp, remember
 from portal.views import signed_in_user
 from rotation import timetable
+from rotation.effective import effective_schedule
 from rotation.models import Engineer, Rotation
-from rotation.oncall import OnCallQueryError, on_call, on_call_now, parse_at, rotations_named
+from rotation.oncall import (
+    OnCallQueryError,
+    iso_z,
+    on_call,
+    on_call_now,
+    parse_at,
+    person,
+    rotations_named,
+)
 
 
 def bearer_user_id(request: HttpRequest, stamp: int | None, now: datetime) -> int | None:
@@ -54,6 +63,48 @@ def oncall_api(request: HttpRequest) -> JsonResponse:
     except OnCallQueryError as error:
         return JsonResponse({"error": str(error)}, status=400)
     return JsonResponse([answer.as_json() for answer in answers], safe=False)
+
+
+# The longest window /api/v1/schedule answers: a year is about 110 stretches a rotation.
+SCHEDULE_API_LONGEST = timedelta(days=400)
+
+
+@login_not_required  # as /api/v1/oncall: a bearer token or a session, else 401 JSON
+@never_cache
+@require_GET
+def schedule_api(request: HttpRequest) -> JsonResponse:
+    """The effective schedule of one rotation over [from, to): DESIGN.md's stretches."""
+    now, stamp = timezone.now(), change_stamp()
+    if bearer_user_id(request, stamp, now) is None and not request.user.is_authenticated:
+        return JsonResponse({"error": "log in, or send Authorization: Bearer <token>"}, status=401)
+    try:
+        slug = request.GET.get("rotation") or ""
+        if not slug:
+            raise OnCallQueryError("'rotation' is required (a rotation's slug)")
+        (rotation,) = rotations_named(slug)
+        start = parse_at(request.GET.get("from"), default=now)
+        end = parse_at(request.GET.get("to"), default=start + timedelta(weeks=4))
+        if end <= start:
+            raise OnCallQueryError("'to' must be after 'from'")
+        if end - start > SCHEDULE_API_LONGEST:
+            raise OnCallQueryError("ask for at most 400 days at a time")
+    except OnCallQueryError as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    effective = effective_schedule(rotation, start, end)
+    return JsonResponse(
+        [
+            {
+                "role": s.role.value,
+                "person": person(effective.people[s.member]),
+                "start": iso_z(s.start),
+                "end": iso_z(s.end),
+                "reason": s.reason.value,
+                "covering": person(effective.person(s.covering)),
+            }
+            for s in effective.stretches
+        ],
+        safe=False,
+    )
 
 
 def rotation_schedule(request: HttpRequest, slug: str) -> HttpResponse:

@@ -65,7 +65,7 @@ def rotations(cast: dict[str, Engineer]) -> dict[str, Rotation]:
 
 
 def expected(rotation: Rotation) -> list[tuple[datetime, datetime, str]]:
-    """The engine's final schedule over the feed's window, as (start, end, summary)."""
+    """The engine's effective schedule over the feed's window, as (start, end, summary)."""
     spec = schedule_of(rotation)
     assert spec is not None
     start, end = feed_window(NOW)
@@ -78,7 +78,7 @@ def expected(rotation: Rotation) -> list[tuple[datetime, datetime, str]]:
             shift.end,
             f"{titles.get(shift.role, 'Shadow')} on call: {names[shift.member]} ({rotation.name})",
         )
-        for shift in schedule.effective_shifts(spec, overrides, start, end)
+        for shift in schedule.effective_stretches(spec, overrides, start, end)
     )
 
 
