@@ -71,6 +71,18 @@ def feeds_for(rotations: Sequence[Rotation], engineer: Engineer | None) -> list[
     ]
 
 
+def feed_links(request: HttpRequest, token: str, feed: Feed) -> dict[str, str]:
+    """The feed's https URL, its webcal:// twin (which calendar apps open as a subscription),
+    and Google Calendar's "add by URL" link."""
+    url = request.build_absolute_uri(reverse("feeds:feed", args=[token, feed.name]))
+    webcal = "webcal://" + url.split("://", 1)[1]
+    return {
+        "url": url,
+        "webcal": webcal,
+        "google": "https://calendar.google.com/calendar/render?" + urlencode({"cid": webcal}),
+    }
+
+
 def parse_feed_name(name: str) -> Feed | None:
     """The feed a file name asks for (its rotation may not exist); None if it is no feed name."""
     if name == MY_SHIFTS:
@@ -277,15 +289,3 @@ def feed_text(request: FeedRequest, now: datetime, link_of: Callable[[str], str]
     person = request.engineer_id if request.feed.rotation_slug is None else None
     key = ("calendar_feed", FORMAT, request.feed.name, person, link_of(""))
     return remember(key, request.stamp, now, compute)
-
-
-def feed_links(request: HttpRequest, token: str, feed: Feed) -> dict[str, str]:
-    """The feed's https URL, its webcal:// twin (which calendar apps open as a subscription),
-    and Google Calendar's "add by URL" link."""
-    url = request.build_absolute_uri(reverse("feeds:feed", args=[token, feed.name]))
-    webcal = "webcal://" + url.split("://", 1)[1]
-    return {
-        "url": url,
-        "webcal": webcal,
-        "google": "https://calendar.google.com/calendar/render?" + urlencode({"cid": webcal}),
-    }
