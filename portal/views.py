@@ -1,4 +1,4 @@
-"""The dashboard, the health check and the personal API token page."""
+"""The dashboard, "my shifts" (/me/), the health check and the personal API token page."""
 
 from __future__ import annotations
 
@@ -20,14 +20,17 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from incidents.queries import dashboard_summary
+from feeds import serve
+from feeds.actions import feed_token_of
+from incidents.queries import dashboard_summary, my_action_items
+from pagerduty.status import sync_status
 from portal import actions
 from portal.models import ApiToken
 from portal.stamp import change_stamp, remember
+from rotation import timetable
 from rotation.effective import stretches_of
 from rotation.models import Engineer
 from rotation.oncall import on_call_now
-from rotation.sync_status import sync_status
 from runbooks.models import Runbook
 
 
@@ -157,6 +160,23 @@ def rotation_cards(my_zone: str, can_edit: bool, stamp: int | None, now: datetim
         return mark_safe(html), min([next_minute, *edges])
 
     return remember(("rotation_cards", my_zone, can_edit), stamp, now, render_cards)
+
+
+def me(request: HttpRequest) -> HttpResponse:
+    """My next six months of shifts, my feeds, and my share of on-call time this quarter.
+
+    It lives here, beside the dashboard, because it gathers several rooms: the rotation's
+    shifts, incidents' action items and a calendar feed."""
+    user = signed_in_user(request)
+    engineer = Engineer.objects.filter(user=user).first()
+    context: dict[str, object] = {"engineer": engineer}
+    if engineer is not None:
+        token = feed_token_of(user).token
+        context["mine"] = timetable.my_shifts(engineer, timezone.now())
+        context["action_items"] = my_action_items(engineer)
+        context["today"] = timezone.localdate()
+        context["feed"] = serve.feed_links(request, token, serve.Feed(serve.MY_SHIFTS, ""))
+    return render(request, "portal/me.html", context)
 
 
 @login_not_required

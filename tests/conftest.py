@@ -16,12 +16,12 @@ import time_machine
 from django.contrib.auth.models import User
 from django.test import Client
 
+from pagerduty.client import PagerDuty
+from pagerduty.fake import FakePagerDuty
 from portal.actions import ensure_managers_group
 from portal.models import ChangeStamp
 from rotation.actions import save_roster
-from rotation.fake_pagerduty import FakePagerDuty
 from rotation.models import Engineer, Rotation
-from rotation.pagerduty import PagerDuty
 
 # Playwright's sync API runs an event loop in the test thread; Django's live_server is fine.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.test import Client
 
+from feeds.actions import feed_token_of
+from feeds.serve import feed_window
 from rotation import schedule
 from rotation.actions import create_override, save_roster
-from rotation.calendars import feed_window
-from rotation.feed_actions import feed_token_of
 from rotation.models import Engineer, Rotation, schedule_of
 from tests.conftest import NOW
 from tests.feeds.parsers import (

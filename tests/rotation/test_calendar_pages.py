@@ -9,8 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.test import Client
 
+from feeds.models import FeedToken
 from rotation.actions import create_override
-from rotation.models import Engineer, FeedToken, Rotation
+from rotation.models import Engineer, Rotation
 from tests.conftest import login
 
 pytestmark = pytest.mark.django_db

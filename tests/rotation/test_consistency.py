@@ -19,15 +19,15 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 
+from feeds.actions import feed_token_of, publish_calendars
 from incidents.actions import open_incident
+from pagerduty.sync import feed_drift, roster_now
+from pagerduty.webcal import FeedShift
 from rotation import timetable
 from rotation.actions import create_override, save_roster
 from rotation.effective import effective_schedule
-from rotation.feed_actions import feed_token_of, publish_calendars
 from rotation.models import Engineer, Rotation
-from rotation.pagerduty_sync import feed_drift, roster_now
 from rotation.schedule import Duty
-from rotation.webcal import FeedShift
 from tests.conftest import NOW, login, make_engineer
 
 START = datetime(2026, 12, 2, 18, tzinfo=UTC)

@@ -3,7 +3,7 @@
 The demo has no PagerDuty account, so the sync and drift pages talk to this instead: set
 ``PAGERDUTY_API_URL=http://127.0.0.1:8025`` (and the same ``PAGERDUTY_API_TOKEN``, or none on
 both sides: then the token is "fake-token"). ``demo_fake()`` seeds it from the database at start;
-the seed lives here, not in ``rotation.fake_pagerduty``, so that module stays free of Django.
+the seed lives here, not in ``pagerduty.fake``, so that module stays free of Django.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from pagerduty.fake import FEED_PATH, FakePagerDuty, FeedShift, render_feed
 from rotation.effective import effective_schedule
-from rotation.fake_pagerduty import FEED_PATH, FakePagerDuty, FeedShift, render_feed
 from rotation.models import Engineer, Rotation
 
 FEED_ROLES = ("primary", "secondary")

@@ -20,18 +20,13 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from pagerduty import webcal
+from pagerduty.client import PagerDuty, PagerDutyError
+from pagerduty.models import SyncClaim, SyncRun, WebcalImport
 from portal.models import AuditEntry
-from rotation import webcal
 from rotation.effective import effective_schedule
-from rotation.models import (
-    Engineer,
-    Rotation,
-    SyncClaim,
-    SyncRun,
-    WebcalImport,
-)
+from rotation.models import Engineer, Rotation
 from rotation.oncall import on_call
-from rotation.pagerduty import PagerDuty, PagerDutyError
 
 DELAY_MINUTES = 5
 # A run re-reads the policy this often even when the roster says nothing changed, to catch
