@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from portal.models import Actor, AuditEntry, hash_token
-from portal.stamp import change_stamp
+from portal.stamp import stamps
 from rotation import feeds
 from rotation.effective import effective_schedule
 from rotation.models import (
@@ -98,7 +98,8 @@ def publish_calendars(*, now: datetime | None = None) -> Publication:
     PublishedShift.objects.bulk_update(
         updates, [*_PUBLISHED_FIELDS, "sequence", "modified_at", "is_withdrawn"]
     )
-    publication.stamp, publication.horizon = change_stamp(), end
+    schedule = stamps("schedule")
+    publication.stamp, publication.horizon = schedule[0][1] if schedule else None, end
     if changed or publication.changed_at is None:
         publication.changed_at = now
     publication.save()
