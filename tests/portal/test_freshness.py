@@ -19,6 +19,7 @@ from portal.triggers import DERIVED, UNWATCHED, WATCHED, Topic
 from rotation.feed_actions import publish_calendars
 from rotation.models import Engineer, Rotation, SyncRun
 from runbooks.actions import save_page
+from runbooks.models import Runbook
 from tests.conftest import login
 from tests.rotation.test_feeds import fetch, token_of
 
@@ -45,6 +46,13 @@ def busy(platform: Rotation, cast: dict[str, Engineer], frozen_now: datetime) ->
     alice = cast["alice"].user
     assert alice is not None
     earlier = frozen_now - timedelta(days=3)
+    runbook = save_page(
+        None,
+        {"title": "Restart the queue", "body": "# Steps", "review_interval_days": 1},
+        base_revision=0,
+        by=alice,
+        now=earlier,
+    )
     open_incident(
         {
             "title": "Checkout down",
@@ -61,6 +69,7 @@ def busy(platform: Rotation, cast: dict[str, Engineer], frozen_now: datetime) ->
             "status": "resolved",
             "started_at": earlier,
             "detected_at": earlier,
+            "runbooks": [runbook],
         },
         by=alice,
     )
@@ -79,13 +88,6 @@ def busy(platform: Rotation, cast: dict[str, Engineer], frozen_now: datetime) ->
         outcome=SyncRun.Outcome.IN_SYNC,
         found={"unmapped": ["bob@example.com"]},
     )
-    save_page(
-        None,
-        {"title": "Restart the queue", "body": "# Steps", "review_interval_days": 1},
-        base_revision=0,
-        by=alice,
-        now=earlier,
-    )
     return platform
 
 
@@ -100,6 +102,8 @@ READERS = {
     "stale_runbooks",
     "api_token",
     "calendar_feed",
+    "incident_list",
+    "runbook_page",
 }
 
 
@@ -116,6 +120,8 @@ def test_every_remembered_answer_keys_on_the_topics_of_the_tables_it_reads(
         assert client.get("/api/v1/oncall", headers={"Authorization": f"Bearer {token}"}).json()
         assert fetch(client, feed_token, "platform.all")[0] == 200
         assert fetch(client, feed_token, "my-shifts")[0] == 200
+        assert client.get("/incidents/").status_code == 200
+        assert client.get(Runbook.objects.get().get_absolute_url()).status_code == 200
     assert {str(c.key[0]) for c in computed if isinstance(c.key, tuple)} >= READERS
     unkeyed = {
         (str(c.key), table, c.topics)
@@ -128,6 +134,8 @@ def test_every_remembered_answer_keys_on_the_topics_of_the_tables_it_reads(
     assert {"rotation_syncrun", "rotation_engineer"} <= tables_read(panel.sql)
     runbooks = next(c for c in computed if c.key[0] == "stale_runbooks")  # type: ignore[index]
     assert "runbooks_runbook" in tables_read(runbooks.sql)
+    page = next(c for c in computed if c.key[0] == "runbook_page")  # type: ignore[index]
+    assert {"incidents_incident_runbooks", "rotation_engineer"} <= tables_read(page.sql)
 
 
 def test_publication_reads_only_what_the_schedule_stamp_covers(busy: Rotation) -> None:
