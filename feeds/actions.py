@@ -19,7 +19,7 @@ from django.utils import timezone
 from feeds import ical as feeds
 from feeds.models import FeedFetch, FeedToken, Publication, PublishedShift, derive_feed_token
 from portal.models import Actor, AuditEntry, hash_token
-from portal.stamp import change_stamp
+from portal.stamp import stamps
 from rotation.effective import effective_schedule
 from rotation.models import Rotation
 
@@ -65,6 +65,11 @@ def publish_calendars(*, now: datetime | None = None) -> Publication:
     if not Publication.objects.filter(pk=1).update(stamp=F("stamp")):
         Publication.objects.create(pk=1)
     publication = Publication.objects.select_for_update().get(pk=1)
+    # The stamp before the schedule it stands for: a write committing while the schedule is read
+    # (PostgreSQL reads each statement afresh) then leaves the publication under the older stamp,
+    # and the next feed request publishes again. Read after, it would vouch for a schedule that
+    # was never published.
+    schedule = stamps("schedule")
     start, end = now - PUBLISHED_BACK, now + PUBLISHED_AHEAD
     desired = {
         published_uid: entry
@@ -93,7 +98,7 @@ def publish_calendars(*, now: datetime | None = None) -> Publication:
     PublishedShift.objects.bulk_update(
         updates, [*_PUBLISHED_FIELDS, "sequence", "modified_at", "is_withdrawn"]
     )
-    publication.stamp, publication.horizon = change_stamp(), end
+    publication.stamp, publication.horizon = schedule[0][1] if schedule else None, end
     if changed or publication.changed_at is None:
         publication.changed_at = now
     publication.save()

@@ -1,6 +1,6 @@
 """The calendar feeds a person may subscribe to, and how one is looked up and served.
 
-A feed request costs one query to find the token (with the database's change stamp, the
+A feed request costs one query to find the token (with the schedule's change stamp, the
 publication's state and when this feed was last fetched in the same statement), one to read the
 published events, and, at most every few minutes per feed, one to note the fetch. A request
 that the client's ETag shows unchanged is answered after the first query.
@@ -25,8 +25,8 @@ from django.utils.http import parse_etags
 from feeds import ical as feeds
 from feeds.actions import publication_is_current
 from feeds.models import FeedFetch, FeedToken, Publication, PublishedShift, feed_token_matches
-from portal.models import ChangeStamp, hash_token
-from portal.stamp import remember
+from portal.models import TopicStamp, hash_token
+from portal.stamp import Stamps, remember
 from rotation.models import Engineer, Role, Rotation
 from rotation.schedule import Duty
 
@@ -114,8 +114,10 @@ class FeedRequest:
 
     def etag(self, now: datetime) -> str:
         """Changes whenever the feed's content may: any write to the tables behind the schedule
-        (the change stamp), the day (the window moves), the format. The host, on which the
-        feed's links depend, need not be in it: a client keeps an ETag by URL, host included."""
+        (its topic's change stamp), the day (the window moves), the format. Not the people
+        topic: the lookup checks the token and its user on every request, 304 included. The
+        host, on which the feed's links depend, need not be in it: a client keeps an ETag by
+        URL, host included."""
         day = now.astimezone(UTC).date().isoformat()
         key = f"{FORMAT}|{self.stamp}|{day}|{self.feed.name}|{self.token_id}"
         return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
@@ -180,7 +182,7 @@ def find_feed(token: str, name: str) -> FeedRequest | None:
 # three with a regular expression, and a 304 needs one.
 _FIND_FEED_SQL = f"""
 SELECT token.id, token.seed,
-       (SELECT value FROM {ChangeStamp._meta.db_table} WHERE id = 1),
+       (SELECT value FROM {TopicStamp._meta.db_table} WHERE topic = 'schedule'),
        publication.stamp,
        CAST(publication.horizon AS TEXT),
        CAST(publication.changed_at AS TEXT),
@@ -275,7 +277,7 @@ def render_feed(
 
 def feed_text(request: FeedRequest, now: datetime, link_of: Callable[[str], str]) -> bytes | None:
     """The feed's text (None if its rotation does not exist), remembered in this process while
-    the change stamp and the day stay the same: every subscriber of a rotation's feed then
+    the schedule stamp and the day stay the same: every subscriber of a rotation's feed then
     costs one query. ``link_of`` gives a rotation's schedule URL on the requested host."""
 
     def compute() -> tuple[bytes | None, datetime]:
@@ -288,4 +290,5 @@ def feed_text(request: FeedRequest, now: datetime, link_of: Callable[[str], str]
 
     person = request.engineer_id if request.feed.rotation_slug is None else None
     key = ("calendar_feed", FORMAT, request.feed.name, person, link_of(""))
-    return remember(key, request.stamp, now, compute)
+    schedule: Stamps | None = None if request.stamp is None else (("schedule", request.stamp),)
+    return remember(key, schedule, now, compute)

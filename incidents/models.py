@@ -71,6 +71,8 @@ class Incident(models.Model):
     class Meta:
         ordering = ["-started_at", "-id"]
         indexes = [
+            # The list's order: its page is then read from the index, not sorted from all rows.
+            models.Index(fields=["-started_at", "-id"]),
             models.Index(fields=["status", "-started_at"]),
             models.Index(fields=["severity", "-started_at"]),
         ]

@@ -9,7 +9,9 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from incidents import actions, charts, queries
@@ -30,6 +32,7 @@ from incidents.models import (
     Postmortem,
     PostmortemStatus,
 )
+from portal.stamp import remember, stamps
 from portal.views import in_viewer_zone, signed_in_user
 from rotation.effective import shifts_begun
 
@@ -38,10 +41,19 @@ PAGE_SIZE = 50
 
 @in_viewer_zone
 def incident_list(request: HttpRequest) -> HttpResponse:
-    search = IncidentFilter(request.GET or None)
-    found = queries.filtered(search.cleaned_data if search.is_valid() else {})
-    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "incidents/list.html", {"search": search, "page": page})
+    def render_content() -> tuple[str, None]:
+        search = IncidentFilter(request.GET or None)
+        found = queries.filtered(search.cleaned_data if search.is_valid() else {})
+        page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+        context = {"search": search, "page": page}
+        return mark_safe(render_to_string("incidents/list.html#content", context, request)), None
+
+    # The filter form, table and pager, rendered again only after a write to incidents or
+    # engineers (the commanders' names): the query string is the filter and the page, the
+    # zone how times read; nothing else on the page depends on the viewer.
+    key = ("incident_list", request.GET.urlencode(), timezone.get_current_timezone_name())
+    content = remember(key, stamps("incidents", "schedule"), timezone.now(), render_content)
+    return render(request, "incidents/list.html", {"content": content})
 
 
 @in_viewer_zone

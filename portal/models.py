@@ -72,16 +72,18 @@ class ApiToken(models.Model):
         return secrets.token_urlsafe(32)
 
 
-class ChangeStamp(models.Model):
-    """One row whose ``value`` database triggers change on every write to the tables behind
-    "who is on call" (see the migration that installs them).
+class TopicStamp(models.Model):
+    """One row per topic (portal/triggers.py) whose ``value`` database triggers change on every
+    write to the topic's tables.
 
-    Readers remember an answer with the stamp it was computed under and reuse it only while the
-    stamp is unchanged and the clock has not reached the answer's next boundary: a cache that can
-    never be stale, because no write of any kind (action, admin, shell, SQL) can skip a trigger.
+    Readers remember an answer with the stamps of the topics it reads and reuse it only while
+    they are unchanged and the clock has not reached the answer's next boundary: a cache that can
+    never be stale, because no write of any kind (action, admin, shell, SQL) can skip a trigger;
+    and a write to one topic (a login, a sync run) leaves the answers over the others alone.
     """
 
+    topic = models.CharField(max_length=20, primary_key=True)
     value = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
-        return f"change stamp {self.value}"
+        return f"{self.topic} stamp {self.value}"

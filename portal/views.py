@@ -26,7 +26,7 @@ from incidents.queries import dashboard_summary, my_action_items
 from pagerduty.status import sync_status
 from portal import actions
 from portal.models import ApiToken
-from portal.stamp import change_stamp, remember
+from portal.stamp import Stamps, pick, remember, stamps
 from rotation import timetable
 from rotation.effective import stretches_of
 from rotation.models import Engineer
@@ -63,35 +63,37 @@ def in_viewer_zone[**P](
 MY_NEXT_WITHIN = timedelta(days=366)
 
 
-def engineer_of(user: User, stamp: int | None, now: datetime) -> Engineer | None:
+def engineer_of(user: User, found: Stamps | None, now: datetime) -> Engineer | None:
     def lookup() -> tuple[Engineer | None, None]:
         return Engineer.objects.filter(user=user).first(), None
 
-    return remember(("engineer_of", user.pk), stamp, now, lookup)
+    return remember(("engineer_of", user.pk), pick(found, "schedule"), now, lookup)
 
 
 @never_cache
 def dashboard(request: HttpRequest) -> HttpResponse:
-    now, stamp, user = timezone.now(), change_stamp(), signed_in_user(request)
-    me = engineer_of(user, stamp, now)
+    now, user = timezone.now(), signed_in_user(request)
+    # Every topic a piece reads, in one query; each piece keys on its own ones.
+    found = stamps("schedule", "incidents", "runbooks", "sync")
+    me = engineer_of(user, found, now)
     # Without a zone on their profile, the browser shows the viewer's own time (portal.js).
     my_zone = me.time_zone if me else ""
     context = {
-        "my_shift": my_shift_line(me, stamp, now) if me else "",
-        "cards": rotation_cards(my_zone, user.is_staff, stamp, now),
+        "my_shift": my_shift_line(me, found, now) if me else "",
+        "cards": rotation_cards(my_zone, user.is_staff, found, now),
         "sync": remember(
             ("sync_status",),
-            stamp,
+            pick(found, "sync", "schedule"),  # runs and feeds; rotations and unmatched people
             now,
-            lambda: (sync_status([a.rotation for a in on_call_now(None, now, stamp)]), None),
+            lambda: (sync_status([a.rotation for a in on_call_now(None, now, found)]), None),
         ),
-        "incidents": incident_panel(me, stamp, now),
-        "stale_runbooks": stale_runbooks_for(me, stamp, now),
+        "incidents": incident_panel(me, found, now),
+        "stale_runbooks": stale_runbooks_for(me, found, now),
     }
     return render(request, "portal/dashboard.html", context)
 
 
-def my_shift_line(me: Engineer, stamp: int | None, now: datetime) -> str:
+def my_shift_line(me: Engineer, found: Stamps | None, now: datetime) -> str:
     """The line about my current or next shift (a shadow week included), rendered again when
     the minute changes (it counts down) or the shift starts or ends."""
 
@@ -113,12 +115,13 @@ def my_shift_line(me: Engineer, stamp: int | None, now: datetime) -> str:
         edge = my_next.start if my_next.start > now else my_next.end
         return mark_safe(html), min(next_minute, edge)
 
-    return remember(("my_shift_line", me.pk), stamp, now, render_line)
+    return remember(("my_shift_line", me.pk), pick(found, "schedule"), now, render_line)
 
 
-def incident_panel(me: Engineer | None, stamp: int | None, now: datetime) -> str:
+def incident_panel(me: Engineer | None, found: Stamps | None, now: datetime) -> str:
     """The incident panel's HTML, remembered while nothing changes, within the minute (it
-    shows ages) and the day (what is overdue depends on the date)."""
+    shows ages) and the day (what is overdue depends on the date). It names commanders and
+    owners, who are engineers: the schedule's topic."""
     today = timezone.localdate(now)
 
     def render_panel() -> tuple[str, datetime]:
@@ -126,14 +129,15 @@ def incident_panel(me: Engineer | None, stamp: int | None, now: datetime) -> str
         html = render_to_string("incidents/dashboard_panel.html", {"summary": summary})
         return mark_safe(html), now.replace(second=0, microsecond=0) + timedelta(minutes=1)
 
-    return remember(("incident_panel", me.pk if me else None, today), stamp, now, render_panel)
+    key = ("incident_panel", me.pk if me else None, today)
+    return remember(key, pick(found, "incidents", "schedule"), now, render_panel)
 
 
-def stale_runbooks_for(me: Engineer | None, stamp: int | None, now: datetime) -> list[Runbook]:
+def stale_runbooks_for(me: Engineer | None, found: Stamps | None, now: datetime) -> list[Runbook]:
     """The pages past their review date, for whoever is primary now: reviewing one is part of
     the shift ("review and edit during your own shift"). Remembered until a page's review
-    falls due or any page changes (runbooks are watched by the change stamp)."""
-    answers = on_call_now(None, now, stamp)
+    falls due or any page changes (the runbooks topic)."""
+    answers = on_call_now(None, now, found)
     if me is None or not any(a.primary == me for a in answers):
         return []
 
@@ -144,22 +148,23 @@ def stale_runbooks_for(me: Engineer | None, stamp: int | None, now: datetime) ->
         upcoming = Runbook.objects.filter(review_due_at__gt=now).order_by("review_due_at")
         return list(stale[:10]), upcoming.values_list("review_due_at", flat=True).first()
 
-    return remember(("stale_runbooks",), stamp, now, lookup)
+    return remember(("stale_runbooks",), pick(found, "runbooks"), now, lookup)
 
 
-def rotation_cards(my_zone: str, can_edit: bool, stamp: int | None, now: datetime) -> str:
+def rotation_cards(my_zone: str, can_edit: bool, found: Stamps | None, now: datetime) -> str:
     """The dashboard's rotation cards, rendered again when an answer or the minute changes
     (the countdowns read in minutes)."""
 
     def render_cards() -> tuple[str, datetime | None]:
-        answers = on_call_now(None, now, stamp)
+        answers = on_call_now(None, now, found)
         context = {"answers": answers, "my_zone": my_zone, "can_edit": can_edit}
         html = render_to_string("portal/dashboard.html#cards", context)
         next_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
         edges = [a.changes_at for a in answers if a.changes_at is not None]
         return mark_safe(html), min([next_minute, *edges])
 
-    return remember(("rotation_cards", my_zone, can_edit), stamp, now, render_cards)
+    key = ("rotation_cards", my_zone, can_edit)
+    return remember(key, pick(found, "schedule"), now, render_cards)
 
 
 def me(request: HttpRequest) -> HttpResponse:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from portal.stamp import remember
+from portal.stamp import Stamps, pick, remember
 from rotation import schedule
 from rotation.effective import (
     LONGEST_SLOT,
@@ -136,16 +136,17 @@ def _person(effective: EffectiveSchedule, stretch: Stretch | None) -> Engineer |
     return effective.people[stretch.member] if stretch else None
 
 
-def on_call_now(slug: str | None, now: datetime, stamp: int | None) -> list[OnCall]:
+def on_call_now(slug: str | None, now: datetime, stamps: Stamps | None) -> list[OnCall]:
     """``on_call`` for every rotation (or ``slug``'s) at ``now``, remembered while provably
-    unchanged: the same database change stamp and no handoff or override edge crossed."""
+    unchanged: the same schedule stamp (``stamps`` must hold it) and no handoff or override
+    edge crossed."""
 
     def compute() -> tuple[list[OnCall], datetime | None]:
         answers = on_call(rotations_named(slug), now)
         edges = [answer.changes_at for answer in answers if answer.changes_at is not None]
         return answers, min(edges, default=None)
 
-    answers = remember(("on_call", slug), stamp, now, compute)
+    answers = remember(("on_call", slug), pick(stamps, "schedule"), now, compute)
     return [dataclasses.replace(answer, at=now) for answer in answers]
 
 

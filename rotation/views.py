@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from portal.models import ApiToken, hash_token
-from portal.stamp import change_stamp, remember
+from portal.stamp import Stamps, pick, remember, stamps
 from portal.views import signed_in_user
 from rotation import timetable
 from rotation.effective import effective_schedule
@@ -29,8 +29,9 @@ from rotation.oncall import (
 )
 
 
-def bearer_user_id(request: HttpRequest, stamp: int | None, now: datetime) -> int | None:
-    """The user of a valid ``Authorization: Bearer <token>`` header, if any."""
+def bearer_user_id(request: HttpRequest, found: Stamps | None, now: datetime) -> int | None:
+    """The user of a valid ``Authorization: Bearer <token>`` header, if any: tokens and users
+    are the people topic's."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
@@ -40,15 +41,15 @@ def bearer_user_id(request: HttpRequest, stamp: int | None, now: datetime) -> in
         found = ApiToken.objects.matching_hash(token_hash).values_list("user_id", flat=True)
         return found.first(), None
 
-    return remember(("api_token", token_hash), stamp, now, lookup)
+    return remember(("api_token", token_hash), pick(found, "people"), now, lookup)
 
 
 @login_not_required  # it authenticates itself: a bearer token or a session, else 401 JSON
 @never_cache
 @require_GET
 def oncall_api(request: HttpRequest) -> JsonResponse:
-    now, stamp = timezone.now(), change_stamp()
-    if bearer_user_id(request, stamp, now) is None and not request.user.is_authenticated:
+    now, found = timezone.now(), stamps("people", "schedule")
+    if bearer_user_id(request, found, now) is None and not request.user.is_authenticated:
         response = JsonResponse(
             {"error": "log in, or send Authorization: Bearer <your API token>"}, status=401
         )
@@ -59,7 +60,7 @@ def oncall_api(request: HttpRequest) -> JsonResponse:
         if request.GET.get("at"):
             answers = on_call(rotations_named(slug), parse_at(request.GET["at"], default=now))
         else:
-            answers = on_call_now(slug, now, stamp)
+            answers = on_call_now(slug, now, found)
     except OnCallQueryError as error:
         return JsonResponse({"error": str(error)}, status=400)
     return JsonResponse([answer.as_json() for answer in answers], safe=False)
@@ -74,8 +75,8 @@ SCHEDULE_API_LONGEST = timedelta(days=400)
 @require_GET
 def schedule_api(request: HttpRequest) -> JsonResponse:
     """The effective schedule of one rotation over [from, to): DESIGN.md's stretches."""
-    now, stamp = timezone.now(), change_stamp()
-    if bearer_user_id(request, stamp, now) is None and not request.user.is_authenticated:
+    now = timezone.now()
+    if bearer_user_id(request, stamps("people"), now) is None and not request.user.is_authenticated:
         return JsonResponse({"error": "log in, or send Authorization: Bearer <token>"}, status=401)
     try:
         slug = request.GET.get("rotation") or ""

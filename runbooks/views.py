@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from portal.stamp import remember, stamps
 from portal.views import signed_in_user
 from runbooks import actions, markdown, search
 from runbooks.forms import RunbookForm
@@ -32,12 +35,26 @@ def runbook_list(request: HttpRequest) -> HttpResponse:
 
 
 def runbook_page(request: HttpRequest, slug: str) -> HttpResponse:
-    runbook = get_object_or_404(Runbook.objects.select_related("owner"), slug=slug)
-    context = {
-        "runbook": runbook,
-        "incidents": runbook.incidents.order_by("-started_at")[:20],
-        "stale": runbook.is_stale(timezone.now()),
-    }
+    now = timezone.now()
+
+    def render_page() -> tuple[tuple[Runbook, str, str] | None, None]:
+        runbook = Runbook.objects.select_related("owner").filter(slug=slug).first()
+        if runbook is None:
+            return None, None
+        context = {"runbook": runbook, "incidents": runbook.incidents.order_by("-started_at")[:20]}
+        head = render_to_string("runbooks/page.html#head", context, request)
+        body = render_to_string("runbooks/page.html#body", context, request)
+        return (runbook, mark_safe(head), mark_safe(body)), None
+
+    # The page and the incidents that used it, rendered again only after a write to runbooks,
+    # incidents or engineers (the owner's name); the zone is how its times read. The review
+    # form is not remembered: it carries the viewer's CSRF token, and staleness needs the clock.
+    key = ("runbook_page", slug, timezone.get_current_timezone_name())
+    found = remember(key, stamps("runbooks", "incidents", "schedule"), now, render_page)
+    if found is None:
+        raise Http404("No such runbook")
+    runbook, head, body = found
+    context = {"runbook": runbook, "head": head, "body": body, "stale": runbook.is_stale(now)}
     return render(request, "runbooks/page.html", context)
 
 

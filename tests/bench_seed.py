@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,16 @@ from tests.bench import API, DASHBOARD, BenchError
 
 INCIDENTS = 10_000  # the incident list is measured with this many stored
 RUNBOOKS = 5_000  # and a runbook page with this many pages
+WRITE_EVERY = 2.0  # seconds between the background writer's rounds of writes
+# Counts publications of the calendars in the benchmark's database only: publishing saves the
+# publication row once with its new horizon (its first statement, taking the lock, sets only
+# the stamp).
+COUNT_PUBLICATIONS = [
+    "CREATE TABLE bench_publications (n integer NOT NULL)",
+    "INSERT INTO bench_publications VALUES (0)",
+    "CREATE TRIGGER bench_count_publications AFTER UPDATE OF horizon ON rotation_publication "
+    "BEGIN UPDATE bench_publications SET n = n + 1; END",
+]
 ROOT = Path(__file__).resolve().parent.parent
 
 # --- helpers run in a subprocess with Django set up on one benchmark database -------------
@@ -38,7 +50,7 @@ def prepare(engineers: int) -> dict[str, Any]:
 
     from feeds.actions import feed_token_of
     from incidents.models import Incident
-    from portal.models import ApiToken, hash_token
+    from portal.models import ApiToken, TopicStamp, hash_token
     from rotation import schedule
     from rotation.actions import save_roster
     from rotation.models import Engineer, Rotation, Shift, schedule_of
@@ -46,6 +58,9 @@ def prepare(engineers: int) -> dict[str, Any]:
     from runbooks.models import Runbook
 
     call_command("migrate", verbosity=0, interactive=False)
+    with connection.cursor() as cursor:
+        for statement in COUNT_PUBLICATIONS:
+            cursor.execute(statement)
     setup_test_environment()  # lets the test client's "testserver" host in
     now = timezone.now()
     Engineer.objects.bulk_create(
@@ -123,13 +138,16 @@ def prepare(engineers: int) -> dict[str, Any]:
     }
 
     def count_queries() -> dict[str, int]:
-        """Per page: "cold", the first request after a write (nothing remembered holds), and
-        "warm", the next one (answers remembered under the unchanged change stamp)."""
+        """Per page: "cold", the first request after a write to every topic (nothing
+        remembered holds), and "warm", the next one (answers remembered under the unchanged
+        stamps)."""
         counts = {}
         for name, (client, url, status) in pages.items():
             for state in ("cold", "warm"):
                 if state == "cold":
-                    ApiToken.objects.filter(user=user).update(created_at=now)  # any write
+                    for stamp in TopicStamp.objects.all():  # as a trigger would, topic by topic
+                        stamp.value = secrets.randbits(62)
+                        stamp.save()
                     # A write changes the ETag: a calendar app holds the new one only after
                     # fetching the feed again (which publishes), so "cold" starts from there.
                     if status == 304:
@@ -189,14 +207,66 @@ def edit_roster(at: str) -> dict[str, Any]:
     }
 
 
+def write_in_background(stop: str) -> dict[str, Any]:
+    """What the portal writes while nobody edits a schedule, every WRITE_EVERY seconds until the
+    file ``stop`` exists: a PagerDuty sync run, a login (it notes the user's last login) and an
+    incident timeline note. Counts them, and the calendar publications meanwhile."""
+    _setup_django()
+    from django.conf import settings
+    from django.contrib.auth import login
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.http import HttpRequest
+    from django.utils import timezone
+    from django.utils.module_loading import import_string
+
+    from incidents.actions import add_note
+    from incidents.models import Incident
+    from pagerduty.models import SyncRun
+    from rotation.models import Rotation
+
+    def publications() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT n FROM bench_publications")
+            count: int = cursor.fetchone()[0]
+        return count
+
+    user = User.objects.get_or_create(username="bench-writer")[0]
+    incident = Incident.objects.exclude(status="resolved").order_by("pk").first()
+    assert incident is not None
+    rotation = Rotation.objects.get(slug="bench")
+    store = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+    published_before, rounds = publications(), 0
+    print("ready", flush=True)
+    while not Path(stop).exists():
+        started = time.monotonic()
+        SyncRun.objects.create(
+            kind=SyncRun.Kind.POLICY,
+            rotation=rotation,
+            started_at=timezone.now(),
+            outcome=SyncRun.Outcome.IN_SYNC,
+            duration_ms=120,
+        )
+        request = HttpRequest()
+        request.session = store()
+        login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        add_note(incident, f"Still investigating ({rounds})", by=user)
+        rounds += 1
+        time.sleep(max(0.0, WRITE_EVERY - (time.monotonic() - started)))
+    return {"rounds": rounds, "publications": publications() - published_before}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("prepare").add_argument("engineers", type=int)
     commands.add_parser("edit").add_argument("at")
+    commands.add_parser("writer").add_argument("stop")
     args = parser.parse_args()
     if args.command == "prepare":
         print(json.dumps(prepare(args.engineers)))
+    elif args.command == "writer":
+        print(json.dumps(write_in_background(args.stop)))
     else:
         print(json.dumps(edit_roster(args.at)))
     return 0

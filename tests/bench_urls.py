@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.urls import path
 
-from portal.stamp import change_stamp
+from portal.stamp import stamps
 from portal.urls import urlpatterns as portal_urlpatterns
 
 
@@ -18,7 +18,7 @@ def bare(request: HttpRequest) -> HttpResponse:
 @login_not_required
 def one_query_304(request: HttpRequest) -> HttpResponse:
     response = HttpResponseNotModified()
-    response["ETag"] = f'"{change_stamp()}"'
+    response["ETag"] = f'"{stamps("schedule")}"'
     return response
 
 

@@ -19,7 +19,8 @@ from django.test import Client
 from pagerduty.client import PagerDuty
 from pagerduty.fake import FakePagerDuty
 from portal.actions import ensure_managers_group
-from portal.models import ChangeStamp
+from portal.models import TopicStamp
+from portal.triggers import WATCHED
 from rotation.actions import save_roster
 from rotation.models import Engineer, Rotation
 
@@ -58,10 +59,15 @@ def make_engineer(name: str, *, staff: bool = False) -> Engineer:
     return Engineer.objects.create(user=user, name=name.title(), email=email)
 
 
+def restore_stamps() -> None:
+    """A transactional test's flush empties every table, the topic stamps' rows included."""
+    for topic in WATCHED:
+        TopicStamp.objects.get_or_create(topic=topic)
+
+
 @pytest.fixture
 def cast(db: None, frozen_now: datetime) -> dict[str, Engineer]:
-    # A transactional test's flush empties every table, the change stamp's row included.
-    ChangeStamp.objects.get_or_create(id=1)
+    restore_stamps()
     people = {name: make_engineer(name) for name in ["dave", "alice", "erin", "bob"]}
     people["carol"] = make_engineer("carol", staff=True)
     people["carol"].user.groups.add(ensure_managers_group())  # type: ignore[union-attr]

@@ -1,4 +1,5 @@
-"""Remembered answers are never stale: any write, by any path, changes the change stamp."""
+"""Remembered answers are never stale: any write, by any path, changes its topic's stamp, and
+only that topic's."""
 
 from __future__ import annotations
 
@@ -9,45 +10,99 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
-from portal.models import ChangeStamp
-from portal.stamp import change_stamp
+from incidents.actions import add_note, open_incident
+from incidents.models import Incident
+from pagerduty.models import SyncRun
+from portal.models import TopicStamp
+from portal.stamp import stamps
+from portal.triggers import WATCHED, Topic
 from rotation.models import Engineer, Override, Rotation, Shift
 from tests.conftest import login
 
 pytestmark = pytest.mark.django_db
 
-WRITES: dict[str, Callable[[dict[str, Engineer]], object]] = {
-    "engineer renamed with a bulk update": lambda cast: Engineer.objects.filter(
-        pk=cast["alice"].pk
-    ).update(name="Alicia"),
-    "shift deleted": lambda cast: Shift.objects.filter(engineer=cast["dave"]).delete(),
-    "user deactivated": lambda cast: User.objects.filter(username="mallory").update(
-        is_active=False
+TOPICS: tuple[Topic, ...] = tuple(WATCHED)
+
+WRITES: dict[str, tuple[Topic, Callable[[dict[str, Engineer]], object]]] = {
+    "engineer renamed with a bulk update": (
+        "schedule",
+        lambda cast: Engineer.objects.filter(pk=cast["alice"].pk).update(name="Alicia"),
     ),
-    "user added to a group": lambda cast: User.objects.get(username="mallory").groups.add(
-        Group.objects.get_or_create(name="x")[0]
+    "shift deleted": (
+        "schedule",
+        lambda cast: Shift.objects.filter(engineer=cast["dave"]).delete(),
     ),
-    "raw SQL": lambda cast: connection.cursor().execute(
-        "UPDATE rotation_rotation SET name = 'Renamed'"
+    "raw SQL": (
+        "schedule",
+        lambda cast: connection.cursor().execute("UPDATE rotation_rotation SET name = 'Renamed'"),
+    ),
+    "user deactivated": (
+        "people",
+        lambda cast: User.objects.filter(username="mallory").update(is_active=False),
+    ),
+    "user added to a group": (
+        "people",
+        lambda cast: User.objects.get(username="mallory").groups.add(
+            Group.objects.get_or_create(name="x")[0]
+        ),
+    ),
+    "last login noted": (
+        "people",
+        lambda cast: User.objects.filter(username="mallory").update(last_login=timezone.now()),
+    ),
+    "incident note": (
+        "incidents",
+        lambda cast: add_note(Incident.objects.get(), "Still looking", by=_user(cast)),
+    ),
+    "sync run recorded": (
+        "sync",
+        lambda cast: SyncRun.objects.create(
+            kind=SyncRun.Kind.POLICY, started_at=timezone.now(), outcome=SyncRun.Outcome.IN_SYNC
+        ),
     ),
 }
 
 
+def _user(cast: dict[str, Engineer]) -> User:
+    user = cast["alice"].user
+    assert user is not None
+    return user
+
+
 @pytest.mark.parametrize("write", WRITES, ids=list(WRITES))
-def test_any_write_changes_the_stamp(
+def test_a_write_changes_its_topics_stamp_and_no_other(
     platform: Rotation, cast: dict[str, Engineer], write: str
 ) -> None:
-    before = change_stamp()
+    now = timezone.now()
+    open_incident(
+        {"title": "Checkout down", "severity": "SEV2", "started_at": now, "detected_at": now},
+        by=_user(cast),
+    )
+    topic, run = WRITES[write]
+    before = stamps(*TOPICS)
     assert before is not None
-    WRITES[write](cast)
-    assert change_stamp() != before
+    run(cast)
+    after = stamps(*TOPICS)
+    assert after is not None
+    changed = {t for (t, old), (_, new) in zip(before, after, strict=True) if old != new}
+    assert changed == {topic}
 
 
-def test_reads_do_not_change_the_stamp(platform: Rotation) -> None:
-    before = change_stamp()
+def test_reads_do_not_change_the_stamps(platform: Rotation) -> None:
+    before = stamps(*TOPICS)
     list(Shift.objects.all())
-    assert change_stamp() == before
+    assert stamps(*TOPICS) == before
+
+
+def test_stamps_come_in_the_order_asked_from_one_query(
+    platform: Rotation, django_assert_num_queries: Callable[[int], object]
+) -> None:
+    with django_assert_num_queries(1):  # type: ignore[attr-defined]
+        found = stamps("sync", "schedule")
+    assert found is not None
+    assert [topic for topic, _ in found] == ["sync", "schedule"]
 
 
 def test_api_is_fresh_after_a_write_that_bypasses_the_actions(
@@ -67,8 +122,11 @@ def test_api_is_fresh_after_a_write_that_bypasses_the_actions(
     assert client.get("/api/v1/oncall").json()[0]["primary"]["name"] == "David"
 
 
-def test_without_the_stamp_row_nothing_is_remembered(client: Client, platform: Rotation) -> None:
-    ChangeStamp.objects.all().delete()
-    assert change_stamp() is None
+def test_without_a_topics_row_nothing_is_remembered(client: Client, platform: Rotation) -> None:
+    TopicStamp.objects.filter(topic="schedule").delete()
+    assert stamps("schedule", "people") is None
+    assert stamps("people") is not None
     login(client, "alice")
     assert client.get("/api/v1/oncall").json()[0]["primary"]["name"] == "Alice"
+    Engineer.objects.filter(name="Alice").update(name="Alicia")
+    assert client.get("/api/v1/oncall").json()[0]["primary"]["name"] == "Alicia"

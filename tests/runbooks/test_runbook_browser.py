@@ -7,9 +7,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from portal.models import ChangeStamp
 from runbooks.actions import save_page
-from tests.conftest import make_engineer
+from tests.conftest import make_engineer, restore_stamps
 from tests.portal.test_browser import DESKTOP, log_in, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -18,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_edit_with_preview_save_search_and_read_the_history(
     live_server: LiveServer, page: Page
 ) -> None:
-    ChangeStamp.objects.get_or_create(id=1)
+    restore_stamps()
     make_engineer("erin")
     save_page(
         None,
