@@ -66,7 +66,7 @@ chromium:
 		echo "Installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-# The demo talks to a local fake PagerDuty (rotation/fake_pagerduty.py), never the real one;
+# The demo talks to a local fake PagerDuty (pagerduty/fake.py), never the real one;
 # set both variables to use a real account.
 FAKE_PAGERDUTY_PORT ?= 8025
 run: export PAGERDUTY_API_URL ?= http://127.0.0.1:$(FAKE_PAGERDUTY_PORT)

@@ -31,7 +31,7 @@ from incidents.models import (
     PostmortemStatus,
 )
 from portal.views import in_viewer_zone, signed_in_user
-from rotation.models import Role, Shift
+from rotation.effective import shifts_begun
 
 PAGE_SIZE = 50
 
@@ -185,9 +185,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
     since = date(months_back // 12, months_back % 12 + 1, 1)  # the first of twelve whole months
     start = datetime.combine(since, time(), zone)
     facts = incident_facts(start)
-    shifts = Shift.objects.filter(
-        role=Role.PRIMARY, starts_at__gte=start, starts_at__lt=now
-    ).count()
+    shifts = shifts_begun(start, now)
     weeks_from = today - timedelta(weeks=METRICS_WEEKS - 1)
     by_week = metrics_lib.counts_by_period(facts, "week", zone, weeks_from, today)
     by_month = metrics_lib.counts_by_period(facts, "month", zone, since, today)

@@ -27,7 +27,7 @@ PERIODIC_JOBS = [
     ),
     PeriodicJob(
         name="publish calendars",
-        func="rotation.jobs.publish_all_calendars",
+        func="feeds.jobs.publish_all_calendars",
         minutes=60,
         # A feed request publishes again itself after any write; running hourly means that
         # request, usually Google's, finds the work done and the feed's year ahead kept long.
@@ -35,7 +35,7 @@ PERIODIC_JOBS = [
     ),
     PeriodicJob(
         name="sync PagerDuty escalation policies",
-        func="rotation.jobs.sync_pagerduty_policies",
+        func="pagerduty.jobs.sync_pagerduty_policies",
         minutes=1,
         # Each minute is a local check; PagerDuty is asked only when a handoff or override edge
         # has passed, or every five minutes to catch hand edits: within a minute of a handoff.
@@ -43,7 +43,7 @@ PERIODIC_JOBS = [
     ),
     PeriodicJob(
         name="import PagerDuty schedule feeds",
-        func="rotation.jobs.import_webcal_feeds",
+        func="pagerduty.jobs.import_webcal_feeds",
         minutes=30,
         # PagerDuty's feeds change only when someone edits its schedules; half an hour shows
         # drift the same morning without polling a feed the way a calendar app would.

@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "django_q",
     "portal",
     "rotation",
+    "feeds",
+    "pagerduty",
     "incidents",
     "runbooks",
 ]

@@ -10,6 +10,7 @@ from rotation import views as rotation_views
 portal_patterns = (
     [
         path("", views.dashboard, name="dashboard"),
+        path("me/", views.me, name="me"),
         path("account/api-token/", views.api_token, name="api_token"),
         path("account/api-token/rotate/", views.api_token_rotate, name="api_token_rotate"),
         path("account/api-token/revoke/", views.api_token_revoke, name="api_token_revoke"),
@@ -23,8 +24,11 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("rotation.urls")),
+    path("", include("feeds.urls")),
+    path("", include("pagerduty.urls")),
     path("incidents/", include("incidents.urls")),
     path("runbooks/", include("runbooks.urls")),
     path("api/v1/oncall", rotation_views.oncall_api, name="api_oncall"),
+    path("api/v1/schedule", rotation_views.schedule_api, name="api_schedule"),
     path("admin/", admin.site.urls),
 ]

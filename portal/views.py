@@ -1,4 +1,4 @@
-"""The dashboard, the health check and the personal API token page."""
+"""The dashboard, "my shifts" (/me/), the health check and the personal API token page."""
 
 from __future__ import annotations
 
@@ -20,13 +20,17 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from incidents.queries import dashboard_summary
+from feeds import serve
+from feeds.actions import feed_token_of
+from incidents.queries import dashboard_summary, my_action_items
+from pagerduty.status import sync_status
 from portal import actions
 from portal.models import ApiToken
 from portal.stamp import change_stamp, remember
-from rotation.models import Engineer, Shift
+from rotation import timetable
+from rotation.effective import stretches_of
+from rotation.models import Engineer
 from rotation.oncall import on_call_now
-from rotation.sync_status import sync_status
 from runbooks.models import Runbook
 
 
@@ -52,6 +56,11 @@ def in_viewer_zone[**P](
             return view(request, *args, **kwargs)
 
     return in_their_zone
+
+
+# The dashboard names my next shift when it starts within this (a roster of 40 comes round
+# in 40 weeks).
+MY_NEXT_WITHIN = timedelta(days=366)
 
 
 def engineer_of(user: User, stamp: int | None, now: datetime) -> Engineer | None:
@@ -87,17 +96,21 @@ def my_shift_line(me: Engineer, stamp: int | None, now: datetime) -> str:
     the minute changes (it counts down) or the shift starts or ends."""
 
     def render_line() -> tuple[str, datetime]:
-        my_next = Shift.objects.upcoming_for(me, now).select_related("rotation").first()
+        mine = stretches_of(me, now, now + MY_NEXT_WITHIN)
         next_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
-        if my_next is None:
+        if not any(stretch.end > now for _, stretch in mine):
             return "", next_minute
+        effective, my_next = next((e, s) for e, s in mine if s.end > now)
+        rotation = effective.rotation
         context = {
             "now": now,
             "my_next": my_next,
-            "my_next_zone": me.time_zone or my_next.rotation.time_zone,
+            "my_rotation": rotation,
+            "covering": effective.person(my_next.covering),
+            "my_next_zone": me.time_zone or rotation.time_zone,
         }
         html = render_to_string("portal/dashboard.html#my_shift", context)
-        edge = my_next.starts_at if my_next.starts_at > now else my_next.ends_at
+        edge = my_next.start if my_next.start > now else my_next.end
         return mark_safe(html), min(next_minute, edge)
 
     return remember(("my_shift_line", me.pk), stamp, now, render_line)
@@ -147,6 +160,23 @@ def rotation_cards(my_zone: str, can_edit: bool, stamp: int | None, now: datetim
         return mark_safe(html), min([next_minute, *edges])
 
     return remember(("rotation_cards", my_zone, can_edit), stamp, now, render_cards)
+
+
+def me(request: HttpRequest) -> HttpResponse:
+    """My next six months of shifts, my feeds, and my share of on-call time this quarter.
+
+    It lives here, beside the dashboard, because it gathers several rooms: the rotation's
+    shifts, incidents' action items and a calendar feed."""
+    user = signed_in_user(request)
+    engineer = Engineer.objects.filter(user=user).first()
+    context: dict[str, object] = {"engineer": engineer}
+    if engineer is not None:
+        token = feed_token_of(user).token
+        context["mine"] = timetable.my_shifts(engineer, timezone.now())
+        context["action_items"] = my_action_items(engineer)
+        context["today"] = timezone.localdate()
+        context["feed"] = serve.feed_links(request, token, serve.Feed(serve.MY_SHIFTS, ""))
+    return render(request, "portal/me.html", context)
 
 
 @login_not_required

@@ -18,10 +18,12 @@ from django_q.tasks import async_task
 
 from portal.models import Actor, AuditEntry, user_or_none
 from rotation import rules, schedule
+from rotation.effective import override_windows
 from rotation.models import (
     Engineer,
     Membership,
     Override,
+    Role,
     RosterEra,
     Rotation,
     ShadowBooking,
@@ -31,6 +33,7 @@ from rotation.models import (
 
 # Materialised shifts reach this far back, for calendars and the dashboard's history.
 HISTORY = timedelta(days=35)
+WEEK = timedelta(days=7)
 
 
 class RosterError(Exception):
@@ -108,6 +111,8 @@ def plan_roster(
     problems.extend(rules.problems(after))
     if problems:
         raise RosterError(problems)
+    overrides = future_overrides(rotation, now) if rotation.pk else []
+    check_effective(rotation, (before, overrides), (after, overrides), now=now)
     changes = {}
     if before is not None:
         window = (max(effective, now), max(effective, now) + timedelta(weeks=26))
@@ -129,6 +134,8 @@ def save_roster(
     Raises RosterError, writing nothing, when the result would break a rule.
     """
     now = now or timezone.now()
+    if rotation.pk:
+        lock_rotation(rotation)
     plan = plan_roster(rotation, members, shadows, now=now)
     current = list(rotation.memberships.order_by("position").values_list("engineer_id", flat=True))
     if current != [member.id for member in members]:
@@ -218,6 +225,7 @@ def plan_shadow_week(
 @transaction.atomic
 def book_shadow_week(rotation: Rotation, engineer: Engineer, week_of: date, *, by: Actor) -> None:
     """Book ``engineer`` to shadow the primary for the week starting on ``week_of``."""
+    lock_rotation(rotation)
     after = plan_shadow_week(rotation, engineer, week_of)
     ShadowBooking.objects.get_or_create(rotation=rotation, engineer=engineer, week_of=week_of)
     AuditEntry.record(
@@ -227,18 +235,35 @@ def book_shadow_week(rotation: Rotation, engineer: Engineer, week_of: date, *, b
 
 
 def override_problems(
-    rotation: Rotation, role: str, engineer: Engineer, starts_at: datetime, ends_at: datetime
+    rotation: Rotation,
+    role: str,
+    engineer: Engineer,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    now: datetime | None = None,
 ) -> list[schedule.Problem]:
-    """Why an override could not be created (empty when it can)."""
+    """Why an override could not be created (empty when it can): its window, and every rule
+    of the effective schedule as it would be with the override added."""
+    now = now or timezone.now()
     spec = schedule_of(rotation)
     if spec is None:
         return [schedule.Problem("no-roster", "the rotation has no roster yet")]
-    others = [
-        o.as_schedule()
-        for o in rotation.overrides.overlapping(starts_at, ends_at).select_related("engineer")
-    ]
-    candidate = schedule.OverrideWindow(schedule.Duty(role), engineer.email, starts_at, ends_at)
-    return rules.override_problems(spec, others, candidate)
+    if ends_at <= starts_at:
+        return [schedule.Problem("override-window", "an override must end after it starts")]
+    if starts_at < spec.start:
+        return [schedule.Problem("override-window", "the override starts before the rotation does")]
+    if role not in (Role.PRIMARY, Role.SECONDARY):
+        return [schedule.Problem("override-role", "overrides replace the primary or the secondary")]
+    candidate = Override(
+        rotation=rotation, role=role, engineer=engineer, starts_at=starts_at, ends_at=ends_at
+    )
+    overrides = future_overrides(rotation, now)
+    try:
+        check_effective(rotation, (spec, overrides), (spec, [*overrides, candidate]), now=now)
+    except RosterError as error:
+        return error.problems
+    return []
 
 
 @transaction.atomic
@@ -252,7 +277,11 @@ def create_override(
     reason: str = "",
     by: Actor,
 ) -> Override:
-    """Put ``engineer`` in ``role`` for the window; RosterError if that breaks a rule."""
+    """Put ``engineer`` in ``role`` for the window; RosterError if that breaks a rule.
+
+    The rotation is locked before the rules are checked, so two overrides saved at once are
+    checked one after the other, each against the schedule the other left."""
+    lock_rotation(rotation)
     found = override_problems(rotation, role, engineer, starts_at, ends_at)
     if found:
         raise RosterError(found)
@@ -275,6 +304,123 @@ def create_override(
         ends_at=ends_at.isoformat(),
     )
     return override
+
+
+@transaction.atomic
+def delete_override(override: Override, *, by: Actor, now: datetime | None = None) -> None:
+    """Remove an override; RosterError if the schedule without it would break a rule (the
+    override may be what keeps two roles apart)."""
+    now = now or timezone.now()
+    rotation = override.rotation
+    lock_rotation(rotation)
+    spec = schedule_of(rotation)
+    if spec is not None:
+        overrides = future_overrides(rotation, now)
+        remaining = [o for o in overrides if o.pk != override.pk]
+        check_effective(rotation, (spec, overrides), (spec, remaining), now=now)
+    AuditEntry.record(
+        "override.deleted",
+        rotation.slug,
+        by=by,
+        role=override.role,
+        engineer=override.engineer.email,
+        starts_at=override.starts_at.isoformat(),
+        ends_at=override.ends_at.isoformat(),
+    )
+    override.delete()
+
+
+def deactivation_problems(engineer: Engineer, *, now: datetime | None = None) -> list[str]:
+    """What must change before ``engineer`` can be made inactive (empty when nothing)."""
+    now = now or timezone.now()
+    found = [
+        f"{engineer.name} is in the roster of {rotation.name}: remove them from its order "
+        "first (their weeks go to the others from the next handoff)"
+        for rotation in Rotation.objects.filter(memberships__engineer=engineer).distinct()
+    ]
+    for override in engineer.overrides.filter(ends_at__gt=now).select_related("rotation"):
+        zone = override.rotation.zone
+        found.append(
+            f"{engineer.name} holds an override as {override.role} of {override.rotation.name} "
+            f"from {override.starts_at.astimezone(zone):%a %-d %b %Y %H:%M %Z}: delete it or "
+            "give it to someone else first"
+        )
+    return found
+
+
+@transaction.atomic
+def deactivate_engineer(engineer: Engineer, *, by: Actor, now: datetime | None = None) -> None:
+    """Make ``engineer`` inactive; RosterError when a roster or a future override still names
+    them (an inactive engineer is never scheduled, and nobody is silently dropped)."""
+    for rotation in Rotation.objects.filter(memberships__engineer=engineer).distinct():
+        lock_rotation(rotation)
+    found = deactivation_problems(engineer, now=now)
+    if found:
+        raise RosterError([schedule.Problem("deactivate", message) for message in found])
+    Engineer.objects.filter(pk=engineer.pk).update(is_active=False)
+    engineer.is_active = False
+    AuditEntry.record("engineer.deactivated", engineer.email, by=by)
+
+
+def lock_rotation(rotation: Rotation) -> None:
+    """Hold the rotation's row lock until the transaction ends: every write that changes who
+    is on call takes it first, so checks and writes of two writers never interleave.
+
+    (PostgreSQL: a row lock. SQLite: the project opens every transaction IMMEDIATE, which
+    already serialises writers, and ignores FOR UPDATE.)"""
+    Rotation.objects.select_for_update().filter(pk=rotation.pk).exists()
+
+
+def future_overrides(rotation: Rotation, now: datetime) -> list[Override]:
+    """The rotation's overrides that have not ended, oldest first."""
+    return list(
+        rotation.overrides.filter(ends_at__gt=now)
+        .select_related("engineer")
+        .order_by("created_at", "id")
+    )
+
+
+ScheduleState = tuple[schedule.RotationPlan | None, Sequence[Override]]
+
+
+def check_effective(
+    rotation: Rotation, before: ScheduleState, after: ScheduleState, *, now: datetime
+) -> None:
+    """RosterError with every rule the effective schedule ``after`` breaks from ``now`` on
+    that ``before`` did not already break (what the write would introduce)."""
+    plan_after, overrides_after = after
+    if plan_after is None:
+        return
+    windows = list(overrides_after)
+    horizon = max(
+        [now, plan_after.eras[-1].start]
+        + [o.ends_at for o in windows]
+        + [span[1] for span in map(plan_after.shadow_window, plan_after.shadows) if span]
+    ) + WEEK * (len(plan_after.eras[-1].members) + 2)
+    start = max(now, plan_after.start)
+    emails = {m for era in plan_after.eras for m in era.members} | {
+        o.engineer.email for o in windows
+    }
+    people = {e.email: e for e in Engineer.objects.filter(email__in=emails)}
+    names = {email: person.name for email, person in people.items()}
+    inactive = {email for email, person in people.items() if not person.is_active}
+
+    def problems(state: ScheduleState) -> list[schedule.Problem]:
+        plan, overrides = state
+        if plan is None:
+            return []
+        return rules.effective_problems(
+            plan,
+            override_windows(overrides),
+            start,
+            horizon,
+            inactive=inactive,
+            names=names,
+        )
+
+    found = rules.new_problems(problems(before), problems(after))
+    if found:
+        raise RosterError(found)
 
 
 @transaction.atomic

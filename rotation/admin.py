@@ -173,8 +173,23 @@ def weeks_list(days: list[date], shown: int = 6) -> str:
     return f"weeks of {text}{more}"
 
 
+class EngineerForm(forms.ModelForm[Engineer]):
+    class Meta:
+        model = Engineer
+        fields = ["user", "name", "email", "phone", "pagerduty_user_id", "time_zone", "is_active"]
+
+    def clean_is_active(self) -> bool:
+        is_active: bool = self.cleaned_data["is_active"]
+        if self.instance.pk and self.instance.is_active and not is_active:
+            found = actions.deactivation_problems(self.instance)
+            if found:
+                raise ValidationError(found)
+        return is_active
+
+
 @admin.register(Engineer)
 class EngineerAdmin(admin.ModelAdmin[Engineer]):
+    form = EngineerForm
     list_display = ["name", "email", "phone", "pagerduty_user_id", "time_zone", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["name", "email"]
@@ -182,6 +197,17 @@ class EngineerAdmin(admin.ModelAdmin[Engineer]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # past shifts name them: deactivate instead
+
+    def save_model(self, request: HttpRequest, obj: Engineer, form: Any, change: bool) -> None:
+        deactivating = change and "is_active" in form.changed_data and not obj.is_active
+        if deactivating:
+            obj.is_active = True  # the action makes the change, under the rotations' locks
+        super().save_model(request, obj, form, change)
+        if deactivating:
+            try:
+                actions.deactivate_engineer(obj, by=request.user)
+            except actions.RosterError as error:
+                messages.error(request, str(error))
 
 
 class ShadowBookingForm(forms.ModelForm[ShadowBooking]):
@@ -231,8 +257,10 @@ class OverrideForm(forms.ModelForm[Override]):
             found = actions.override_problems(
                 data["rotation"], data["role"], data["engineer"], data["starts_at"], data["ends_at"]
             )
-            if found:
-                raise ValidationError([problem.message for problem in found])
+            for problem in found:
+                # The rule is about the person put on call, or else the window.
+                field = "engineer" if problem.member else "starts_at"
+                self.add_error(field, problem.message)
         return data
 
 
@@ -245,6 +273,16 @@ class OverrideAdmin(admin.ModelAdmin[Override]):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # end it early or add a later override instead: both keep the record
+
+    def delete_model(self, request: HttpRequest, obj: Override) -> None:
+        try:
+            actions.delete_override(obj, by=request.user)
+        except actions.RosterError as error:
+            messages.error(request, f"{obj} was kept: {error}")
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Override]) -> None:
+        for override in queryset.select_related("rotation", "engineer"):
+            self.delete_model(request, override)
 
     def save_model(self, request: HttpRequest, obj: Override, form: Any, change: bool) -> None:
         created = actions.create_override(

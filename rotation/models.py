@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import hmac
-import secrets
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, time
-from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
@@ -14,7 +12,6 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
-from django.utils.crypto import salted_hmac
 
 from rotation import schedule
 
@@ -211,7 +208,7 @@ class Override(models.Model):
 
     def as_schedule(self) -> schedule.OverrideWindow:
         return schedule.OverrideWindow(
-            schedule.Duty(self.role), self.engineer.email, self.starts_at, self.ends_at
+            schedule.Duty(self.role), self.engineer.email, self.starts_at, self.ends_at, ref=self.id
         )
 
 
@@ -249,212 +246,37 @@ class Shift(models.Model):
 
 def schedule_of(rotation: Rotation) -> schedule.RotationPlan | None:
     """The engine's view of a rotation (members keyed by email); None before its first roster."""
-    eras = list(rotation.eras.all())
-    if not eras:
-        return None
-    shadows = list(rotation.shadows.select_related("engineer"))
-    ids = {member_id for era in eras for member_id in era.member_ids}
-    emails = dict(Engineer.objects.filter(id__in=ids).values_list("id", "email"))
-    return schedule.RotationPlan(
-        tuple(
-            schedule.Era(era.starts_at, tuple(emails[i] for i in era.member_ids), era.calendar)
-            for era in eras
-        ),
-        tuple(schedule.ShadowWeek(s.engineer.email, s.week_of) for s in shadows),
-    )
+    plans, _ = plans_of([rotation])
+    return plans[rotation.id]
 
 
-# Calendar feeds ---------------------------------------------------------------------------
-
-
-class FeedToken(models.Model):
-    """A person's calendar-feed credential: the only thing a feed URL carries.
-
-    The token is derived from ``seed`` with the server's secret key, so the calendars page can
-    show it again, while the database alone (a backup, a leak) yields no working URL; lookups go
-    through ``token_hash``. Rotating replaces the seed, and the old URL stops working at once.
-    """
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feed_token"
-    )
-    seed = models.CharField(max_length=64)
-    token_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"calendar feed token of {self.user}"
-
-    @staticmethod
-    def new_seed() -> str:
-        return secrets.token_hex(32)
-
-    @property
-    def token(self) -> str:
-        return derive_feed_token(self.seed)
-
-
-def feed_token_matches(seed: str, token: str) -> bool:
-    """Whether ``token`` is the one derived from ``seed`` (a constant-time comparison)."""
-    return hmac.compare_digest(derive_feed_token(seed).encode(), token.encode())
-
-
-def derive_feed_token(seed: str) -> str:
-    """256 bits, URL-safe: an HMAC of the seed under the server's secret key."""
-    return _derive(seed, settings.SECRET_KEY)
-
-
-@lru_cache(maxsize=4096)
-def _derive(seed: str, secret: str) -> str:
-    # Remembered per (seed, key): every calendar poll checks its token this way.
-    digest = salted_hmac("rotation.FeedToken", seed, secret=secret, algorithm="sha256").digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
-class FeedFetch(models.Model):
-    """When a calendar client last fetched one feed of one token (shown on the calendars page)."""
-
-    token = models.ForeignKey(FeedToken, on_delete=models.CASCADE, related_name="fetches")
-    feed = models.CharField(max_length=120)
-    fetched_at = models.DateTimeField()
-    user_agent = models.CharField(max_length=200, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["token", "feed"], name="one_fetch_record_per_feed")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.feed} fetched {self.fetched_at:%Y-%m-%d %H:%M}"
-
-
-class PublishedShift(models.Model):
-    """One event of the calendar feeds: a piece of the final schedule (overrides applied).
-
-    Kept by ``rotation.actions.publish_calendars``, which compares the schedule with these rows:
-    an event whose content changed gets a higher ``sequence`` and a new ``modified_at``; one
-    that left the schedule is kept, withdrawn, so that it comes back with a higher sequence.
-    """
-
-    uid = models.CharField(max_length=200, unique=True)
-    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="published")
-    role = models.CharField(max_length=10, choices=Role.choices)
-    engineer = models.ForeignKey(Engineer, on_delete=models.CASCADE, related_name="published")
-    person_name = models.CharField(max_length=200)
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
-    # Who holds the partner roles during this piece: [{"role", "name", "from"}], "from" in ISO.
-    partners = models.JSONField(default=list)
-    fingerprint = models.CharField(max_length=64)
-    sequence = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField()
-    modified_at = models.DateTimeField()
-    is_withdrawn = models.BooleanField(default=False)
-
-    class Meta:
-        ordering = ["starts_at", "rotation", "role"]
-        indexes = [
-            models.Index(fields=["rotation", "ends_at"]),
-            models.Index(fields=["engineer", "ends_at"]),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.person_name} {self.role} {self.starts_at:%Y-%m-%d %H:%M}"
-
-
-class Publication(models.Model):
-    """The one row saying what the published shifts reflect: the database's change stamp when
-    they were last compared with the schedule, how far ahead they reach, and when one last
-    changed. A feed request that finds the stamp moved publishes again first."""
-
-    stamp = models.BigIntegerField(null=True)
-    horizon = models.DateTimeField(null=True)
-    changed_at = models.DateTimeField(null=True)
-
-    def __str__(self) -> str:
-        return f"calendars published up to {self.horizon}"
-
-
-# PagerDuty ---------------------------------------------------------------------------------
-
-
-class SyncRun(models.Model):
-    """One run of a PagerDuty job: what it found, what it changed, how long, and why it failed."""
-
-    class Kind(models.TextChoices):
-        POLICY = "policy", "Escalation policy"
-        WEBCAL = "webcal", "Schedule feed"
-
-    class Outcome(models.TextChoices):
-        IN_SYNC = "in_sync", "In sync"
-        CHANGED = "changed", "Changed"
-        WOULD_CHANGE = "would_change", "Would change (dry run)"
-        DRIFT = "drift", "Drift found"
-        FAILED = "failed", "Failed"
-
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    rotation = models.ForeignKey(
-        Rotation, null=True, on_delete=models.CASCADE, related_name="sync_runs"
-    )
-    started_at = models.DateTimeField(db_index=True)
-    duration_ms = models.PositiveIntegerField(default=0)
-    outcome = models.CharField(max_length=15, choices=Outcome.choices)
-    dry_run = models.BooleanField(default=False)
-    found = models.JSONField(default=dict, blank=True)
-    changed = models.JSONField(default=dict, blank=True)
-    request_ids = models.JSONField(default=list, blank=True)
-    api_calls = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-started_at", "-id"]
-        indexes = [models.Index(fields=["kind", "rotation", "-started_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.outcome} {self.started_at:%Y-%m-%d %H:%M}"
-
-
-class SyncClaim(models.Model):
-    """Who may run a job right now: a worker claims ``name`` with a conditional update, so two
-    workers running the same job at once never both write to PagerDuty."""
-
-    name = models.CharField(max_length=100, unique=True)
-    held_until = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"{self.name} held until {self.held_until}"
-
-
-class WebcalImport(models.Model):
-    """The last good reading of one PagerDuty schedule feed, and the last attempt's error.
-
-    A feed that fails to download or parse leaves ``shifts`` and ``drift`` as they were."""
-
-    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="webcal_imports")
-    role = models.CharField(max_length=10, choices=Role.choices)
-    url = models.CharField(max_length=500)
-    # [{"start", "end", "name", "email"}] from the feed, as last read successfully.
-    shifts = models.JSONField(default=list, blank=True)
-    # [{"start", "end", "portal", "pagerduty"}]: where the feed and the portal disagree.
-    drift = models.JSONField(default=list, blank=True)
-    imported_at = models.DateTimeField(null=True, blank=True)
-    attempted_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["rotation", "role"]
-        constraints = [
-            models.UniqueConstraint(fields=["rotation", "role"], name="one_import_per_feed")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.rotation} {self.role} feed"
-
-    @property
-    def drift_intervals(self) -> list[dict[str, object]]:
-        """``drift`` with its instants as datetimes, for pages."""
-        return [
-            d
-            | {"start": datetime.fromisoformat(d["start"]), "end": datetime.fromisoformat(d["end"])}
-            for d in self.drift
-        ]
+def plans_of(
+    rotations: Sequence[Rotation],
+) -> tuple[dict[int, schedule.RotationPlan | None], dict[str, Engineer]]:
+    """The engine's view of each rotation, by id, and everyone they name, by email: three
+    queries for any number of rotations."""
+    ids = [rotation.id for rotation in rotations]
+    eras: dict[int, list[RosterEra]] = defaultdict(list)
+    for era in RosterEra.objects.filter(rotation_id__in=ids).order_by("rotation_id", "starts_at"):
+        eras[era.rotation_id].append(era)
+    shadows: dict[int, list[ShadowBooking]] = defaultdict(list)
+    for booking in ShadowBooking.objects.filter(rotation_id__in=ids).select_related("engineer"):
+        shadows[booking.rotation_id].append(booking)
+    member_ids = {i for found in eras.values() for era in found for i in era.member_ids}
+    by_id = {e.id: e for e in Engineer.objects.filter(id__in=member_ids)}
+    by_id |= {b.engineer.id: b.engineer for found in shadows.values() for b in found}
+    plans: dict[int, schedule.RotationPlan | None] = {}
+    for rotation_id in ids:
+        if not eras[rotation_id]:
+            plans[rotation_id] = None
+            continue
+        plans[rotation_id] = schedule.RotationPlan(
+            tuple(
+                schedule.Era(
+                    era.starts_at, tuple(by_id[i].email for i in era.member_ids), era.calendar
+                )
+                for era in eras[rotation_id]
+            ),
+            tuple(schedule.ShadowWeek(b.engineer.email, b.week_of) for b in shadows[rotation_id]),
+        )
+    return plans, {engineer.email: engineer for engineer in by_id.values()}

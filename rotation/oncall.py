@@ -1,15 +1,12 @@
 """Who is on call: the one read behind the dashboard, the API and the ``oncall`` command.
 
-It reads the materialised shifts (three queries for any number of rotations, whatever the
-roster size or the years of history) and applies overrides. Where no shift is stored (before
-materialisation caught up, or beyond its horizon) it asks the engine instead, so the answer is
-never stale and never missing.
+It asks the effective schedule (``rotation.effective``) about the instant and the handoff
+after it, so a cover or override shows wherever the roster would.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,10 +14,16 @@ from typing import Any
 
 from portal.stamp import remember
 from rotation import schedule
-from rotation.models import Engineer, Override, Rotation, Shift, schedule_of
+from rotation.effective import (
+    LONGEST_SLOT,
+    EffectiveSchedule,
+    effective_schedule,
+    effective_schedules,
+)
+from rotation.models import Engineer, Rotation
+from rotation.schedule import Duty, Stretch
 
-# Stored shifts read per request: the current one and the next, for weekly rotations.
-LOOKAHEAD = timedelta(days=15)
+TICK = timedelta(microseconds=1)
 
 
 @dataclass
@@ -36,15 +39,24 @@ class OnCall:
     shift_end: datetime | None = None
     next_primary: Engineer | None = None
     next_secondary: Engineer | None = None
+    # Whom the primary and secondary cover (None when they hold the role as rostered).
+    primary_covering: Engineer | None = None
+    secondary_covering: Engineer | None = None
+    primary_reason: str = schedule.Reason.ROSTERED.value
+    secondary_reason: str = schedule.Reason.ROSTERED.value
     # The first instant after ``at`` at which the answer may differ (a handoff, an override's
     # edge); None when only a write can change it.
     changes_at: datetime | None = None
 
     @property
-    def people(self) -> list[tuple[str, Engineer]]:
-        """(role, person) in the order a page lists them."""
-        roles = [("Primary", self.primary), ("Secondary", self.secondary)]
-        return [(role, p) for role, p in roles if p] + [("Shadow", p) for p in self.shadows]
+    def people(self) -> list[tuple[str, Engineer, Engineer | None]]:
+        """(role, person, whom they cover) in the order a page lists them."""
+        roles = [
+            ("Primary", self.primary, self.primary_covering),
+            ("Secondary", self.secondary, self.secondary_covering),
+        ]
+        held = [(role, p, covering) for role, p, covering in roles if p]
+        return held + [("Shadow", p, None) for p in self.shadows]
 
     def as_json(self) -> dict[str, Any]:
         """The object of DESIGN.md's ``oncall --json`` contract; times in UTC with ``Z``."""
@@ -77,26 +89,51 @@ def person(engineer: Engineer | None) -> dict[str, str] | None:
 
 def on_call(rotations: Sequence[Rotation], at: datetime) -> list[OnCall]:
     """Who holds each role of each rotation at ``at``, and who takes over at the next handoff."""
-    ids = [rotation.id for rotation in rotations]
-    shifts: dict[int, list[Shift]] = defaultdict(list)
-    for shift in Shift.objects.filter(
-        rotation_id__in=ids, ends_at__gt=at, starts_at__lte=at + LOOKAHEAD
-    ).select_related("engineer"):
-        shifts[shift.rotation_id].append(shift)
-    overrides: dict[int, list[Override]] = defaultdict(list)
-    for override in Override.objects.filter(
-        rotation_id__in=ids, ends_at__gt=at, starts_at__lte=at + LOOKAHEAD
-    ).select_related("engineer"):
-        overrides[override.rotation_id].append(override)
+    # A slot lasts at most LONGEST_SLOT, so the window reaches past the next handoff.
     return [
-        _from_shifts(rotation, at, shifts[rotation.id], overrides[rotation.id])
-        or _from_engine(rotation, at, overrides[rotation.id])
-        for rotation in rotations
+        _answer(effective, at)
+        for effective in effective_schedules(rotations, at, at + LONGEST_SLOT)
     ]
 
 
-def _edges(overrides: list[Override]) -> set[datetime]:
-    return {edge for o in overrides for edge in (o.starts_at, o.ends_at)}
+def _answer(effective: EffectiveSchedule, at: datetime) -> OnCall:
+    rotation, plan = effective.rotation, effective.plan
+    if plan is None:
+        return OnCall(rotation=rotation, at=at)
+    bounds = schedule.slot_bounds(plan, at)
+    if bounds is None:
+        # Not started yet: nobody now, and "next" is who opens the rotation.
+        opening = effective_schedule(rotation, plan.start, plan.start + TICK, plan=plan)
+        return OnCall(
+            changes_at=plan.start,
+            rotation=rotation,
+            at=at,
+            shift_end=plan.start,
+            next_primary=_person(opening, opening.holder(Duty.PRIMARY, plan.start)),
+            next_secondary=_person(opening, opening.holder(Duty.SECONDARY, plan.start)),
+        )
+    start, end = bounds
+    primary, secondary = effective.holder(Duty.PRIMARY, at), effective.holder(Duty.SECONDARY, at)
+    return OnCall(
+        changes_at=min([end, *effective.edges_after(at)]),
+        rotation=rotation,
+        at=at,
+        primary=_person(effective, primary),
+        secondary=_person(effective, secondary),
+        shadows=[effective.people[s.member] for s in effective.shadows_at(at)],
+        shift_start=start,
+        shift_end=end,
+        next_primary=_person(effective, effective.holder(Duty.PRIMARY, end)),
+        next_secondary=_person(effective, effective.holder(Duty.SECONDARY, end)),
+        primary_covering=effective.person(primary.covering if primary else None),
+        secondary_covering=effective.person(secondary.covering if secondary else None),
+        primary_reason=primary.reason.value if primary else schedule.Reason.ROSTERED.value,
+        secondary_reason=secondary.reason.value if secondary else schedule.Reason.ROSTERED.value,
+    )
+
+
+def _person(effective: EffectiveSchedule, stretch: Stretch | None) -> Engineer | None:
+    return effective.people[stretch.member] if stretch else None
 
 
 def on_call_now(slug: str | None, now: datetime, stamp: int | None) -> list[OnCall]:
@@ -110,80 +147,6 @@ def on_call_now(slug: str | None, now: datetime, stamp: int | None) -> list[OnCa
 
     answers = remember(("on_call", slug), stamp, now, compute)
     return [dataclasses.replace(answer, at=now) for answer in answers]
-
-
-def _covering(overrides: list[Override], role: str, when: datetime) -> Engineer | None:
-    """The engine's rule (the latest override wins), answered with the Engineer."""
-    member = schedule.overridden_by([o.as_schedule() for o in overrides], schedule.Duty(role), when)
-    return next((o.engineer for o in overrides if o.engineer.email == member), None)
-
-
-def _from_shifts(
-    rotation: Rotation, at: datetime, shifts: list[Shift], overrides: list[Override]
-) -> OnCall | None:
-    now = {s.role: s for s in shifts if s.starts_at <= at and s.role != "shadow"}
-    if "primary" not in now or "secondary" not in now:
-        return None
-    end = now["primary"].ends_at
-    following = {s.role: s for s in shifts if s.starts_at == end and s.role != "shadow"}
-    if "primary" not in following or "secondary" not in following:
-        return None
-    edges = {edge for s in shifts for edge in (s.starts_at, s.ends_at)} | _edges(overrides)
-    return OnCall(
-        changes_at=min(edge for edge in edges if edge > at),
-        rotation=rotation,
-        at=at,
-        primary=_covering(overrides, "primary", at) or now["primary"].engineer,
-        secondary=_covering(overrides, "secondary", at) or now["secondary"].engineer,
-        shadows=[s.engineer for s in shifts if s.role == "shadow" and s.starts_at <= at],
-        shift_start=now["primary"].starts_at,
-        shift_end=end,
-        next_primary=_covering(overrides, "primary", end) or following["primary"].engineer,
-        next_secondary=_covering(overrides, "secondary", end) or following["secondary"].engineer,
-    )
-
-
-def _from_engine(rotation: Rotation, at: datetime, overrides: list[Override]) -> OnCall:
-    spec = schedule_of(rotation)
-    if spec is None:
-        return OnCall(rotation=rotation, at=at)
-    answer = schedule.on_call_at(spec, at, [o.as_schedule() for o in overrides])
-    if answer is None:
-        # Not started yet: nobody now, and "next" is who opens the rotation.
-        first = schedule.on_call_at(spec, spec.start)
-        assert first is not None
-        people = {
-            e.email: e for e in Engineer.objects.filter(email__in=[first.primary, first.secondary])
-        }
-        return OnCall(
-            changes_at=spec.start,
-            rotation=rotation,
-            at=at,
-            shift_end=spec.start,
-            next_primary=people[first.primary],
-            next_secondary=people[first.secondary],
-        )
-    emails = {
-        answer.primary,
-        answer.secondary,
-        *answer.shadows,
-        answer.next_primary,
-        answer.next_secondary,
-    }
-    people = {e.email: e for e in Engineer.objects.filter(email__in=emails)}
-    edges = {answer.shift_end} | {edge for edge in _edges(overrides) if edge > at}
-    return OnCall(
-        changes_at=min(edges),
-        rotation=rotation,
-        at=at,
-        primary=people[answer.primary],
-        secondary=people[answer.secondary],
-        shadows=[people[email] for email in answer.shadows],
-        shift_start=answer.shift_start,
-        shift_end=answer.shift_end,
-        next_primary=people[answer.next_primary],
-        next_secondary=people[answer.next_secondary],
-    )
 
 
 class OnCallQueryError(ValueError):

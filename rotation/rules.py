@@ -5,18 +5,20 @@ Each check returns Problems whose messages name the person and the date, for peo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
+from collections.abc import Collection, Mapping, Sequence
+from datetime import date, datetime, tzinfo
 
 from rotation.schedule import (
     WEEKDAYS,
     Duty,
     OverrideWindow,
     Problem,
+    Reason,
     RotationPlan,
     ScheduleError,
     ShadowWeek,
-    effective_shifts,
+    Stretch,
+    effective_stretches,
     first_shift_start,
     shifts_between,
 )
@@ -75,32 +77,111 @@ def _shadow_problems(rotation: RotationPlan, booking: ShadowWeek) -> list[Proble
     return []
 
 
-def override_problems(
-    rotation: RotationPlan, overrides: Sequence[OverrideWindow], candidate: OverrideWindow
+def effective_problems(
+    rotation: RotationPlan,
+    overrides: Sequence[OverrideWindow],
+    start: datetime,
+    end: datetime,
+    *,
+    inactive: Collection[str] = (),
+    names: Mapping[str, str] | None = None,
 ) -> list[Problem]:
-    """What would go wrong if ``candidate`` were added to ``overrides``."""
-    if candidate.end <= candidate.start:
-        return [Problem("override-window", "an override must end after it starts")]
-    if candidate.start < rotation.start:
-        return [Problem("override-window", "the override starts before the rotation does")]
-    if candidate.role == Duty.SHADOW:
-        return [Problem("override-role", "overrides replace the primary or the secondary")]
-    every = [*overrides, candidate]
-    shifts = effective_shifts(rotation, every, candidate.start, candidate.end)
-    other = Duty.SECONDARY if candidate.role == Duty.PRIMARY else Duty.PRIMARY
-    for shift in shifts:
-        if shift.role != other or shift.member != candidate.member:
-            continue
-        if shift.start < candidate.end and shift.end > candidate.start:
-            return [
+    """What the effective schedule over [start, end) breaks, one problem per stretch at fault.
+
+    The rules: one person never holds primary and secondary at once; nobody holds either
+    before their shadow week ends; no inactive engineer holds a role. (No gap needs checking
+    here: every slot has both roles, and ``problems`` refuses an era of fewer than two.)
+    Messages name the person, the role and the window, and the override when one is the cause.
+    """
+    names = names or {}
+    zone = rotation.eras[-1].calendar.time_zone
+    stretches = effective_stretches(rotation, overrides, start, end)
+    found: list[Problem] = []
+
+    def window(stretch: Stretch) -> str:
+        return f"{_local(stretch.start, zone)} to {_local(stretch.end, zone)}"
+
+    def cause(stretch: Stretch) -> str:
+        if stretch.reason == Reason.ROSTERED:
+            return "by the roster order"
+        who = names.get(stretch.covering or "", stretch.covering)
+        return (
+            f"by an {stretch.reason.value} (covering {who})"
+            if who
+            else f"by an {stretch.reason.value}"
+        )
+
+    holding = [s for s in stretches if s.role != Duty.SHADOW and s.end > start]
+    primaries = [s for s in holding if s.role == Duty.PRIMARY]
+    for secondary in (s for s in holding if s.role == Duty.SECONDARY):
+        for primary in primaries:
+            if primary.member != secondary.member or not primary.overlaps(
+                secondary.start, secondary.end
+            ):
+                continue
+            clash = Stretch(
+                max(primary.start, secondary.start),
+                min(primary.end, secondary.end),
+                Duty.SECONDARY,
+                secondary.member,
+                slot_start=secondary.slot_start,
+            )
+            culprit = secondary if secondary.reason != Reason.ROSTERED else primary
+            found.append(
                 Problem(
                     "same-person",
-                    f"{candidate.member} is already {other} from {shift.start.isoformat()}; "
-                    "primary and secondary must be two different people",
-                    candidate.member,
+                    f"{names.get(clash.member, clash.member)} would be primary and secondary "
+                    f"from {window(clash)}, {cause(culprit)}; primary and secondary must be two "
+                    "different people",
+                    clash.member,
+                    role=culprit.role.value,
+                    week=secondary.slot_start,
                 )
-            ]
-    return []
+            )
+    shadow_ends: dict[str, datetime] = {}
+    for booking in rotation.shadows:
+        span = rotation.shadow_window(booking)
+        if span is not None:
+            shadow_ends[booking.member] = max(span[1], shadow_ends.get(booking.member, span[1]))
+    for stretch in holding:
+        who = names.get(stretch.member, stretch.member)
+        ends = shadow_ends.get(stretch.member)
+        if ends is not None and stretch.start < ends:
+            found.append(
+                Problem(
+                    "shadow-late",
+                    f"{who} would be {stretch.role.value} from {window(stretch)}, {cause(stretch)}, "
+                    f"before their shadow week ends ({_local(ends, zone)})",
+                    stretch.member,
+                    role=stretch.role.value,
+                    week=stretch.slot_start,
+                )
+            )
+        if stretch.member in inactive:
+            found.append(
+                Problem(
+                    "inactive",
+                    f"{who} is no longer active but would be {stretch.role.value} from "
+                    f"{window(stretch)}, {cause(stretch)}",
+                    stretch.member,
+                    role=stretch.role.value,
+                    week=stretch.slot_start,
+                )
+            )
+    return found
+
+
+def new_problems(before: Sequence[Problem], after: Sequence[Problem]) -> list[Problem]:
+    """The problems in ``after`` that ``before`` did not have: what a write would introduce.
+
+    A write is refused for what it breaks, not for what was already broken (an engineer
+    deactivated while still rostered must not block the override that replaces them)."""
+    known = {problem.key for problem in before}
+    return [problem for problem in after if problem.key not in known]
+
+
+def _local(when: datetime, zone: tzinfo) -> str:
+    return f"{when.astimezone(zone):%a %-d %b %Y %H:%M %Z}"
 
 
 def weeks_changed(

@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from rotation import schedule, weeks
-from rotation.models import Engineer, Override, Role, Rotation, schedule_of
+from rotation.effective import EffectiveSchedule, effective_schedule, effective_schedules
+from rotation.models import Engineer, Role, Rotation
+from rotation.schedule import Stretch
 
 WEEK = timedelta(days=7)
 # The calendar page shows this many weeks, starting this many before the one asked for.
@@ -25,23 +27,30 @@ MY_HORIZON = timedelta(days=183)
 
 
 @dataclass(frozen=True)
-class OverrideInWeek:
-    role: str
+class Holding:
+    """One person's hold on a role within a week, as the schedule page shows it."""
+
     person: Engineer
+    covering: Engineer | None
+    reason: str
+    note: str  # the override's own reason ("Alice on holiday"), if any
     start: datetime
     end: datetime
-    reason: str
+    is_whole_week: bool
 
 
 @dataclass(frozen=True)
 class WeekRow:
     week: weeks.Week
-    primary: Engineer
-    secondary: Engineer
+    primary: list[Holding]
+    secondary: list[Holding]
     shadows: list[Engineer]
-    overrides: list[OverrideInWeek]
     is_current: bool
     is_past: bool
+
+    @property
+    def is_covered(self) -> bool:
+        return not self.week.is_rostered
 
 
 @dataclass(frozen=True)
@@ -55,65 +64,53 @@ class ScheduleGrid:
 
 
 def schedule_grid(rotation: Rotation, around: date | None, now: datetime) -> ScheduleGrid:
-    """The weeks around ``around`` (default: today in the rotation's zone)."""
+    """The weeks around ``around`` (default: today in the rotation's zone), as held in the
+    effective schedule: the Primary and Secondary columns name who is really on call."""
     today = now.astimezone(rotation.zone).date()
     around = around or today
     start = datetime.combine(around - WEEKS_BEFORE * WEEK, time(), tzinfo=rotation.zone)
     end = start + WEEKS_SHOWN * WEEK
-    spec = schedule_of(rotation)
-    overrides = list(
-        rotation.overrides.overlapping(start - WEEK * 2, end).select_related("engineer")
-    )
-    found = (
-        weeks.weeks_between(spec, [o.as_schedule() for o in overrides], start, end, rotation.zone)
-        if spec
-        else []
-    )
-    emails = {p for w in found for p in (w.primary, w.secondary, *w.shadows)}
-    people = {e.email: e for e in Engineer.objects.filter(email__in=emails)}
-    people |= {o.engineer.email: o.engineer for o in overrides}
+    effective = effective_schedule(rotation, start, end)
+    found = [
+        week
+        for week in weeks.weeks_of(effective.stretches, rotation.zone)
+        if week.end > start and week.start < end
+    ]
+
+    def holdings(week: weeks.Week, held: tuple[Stretch, ...]) -> list[Holding]:
+        return [_holding(effective, week, stretch) for stretch in held]
+
     step = (WEEKS_SHOWN - WEEKS_BEFORE) * WEEK
     return ScheduleGrid(
-        rows=[_row(week, people, overrides, now) for week in found],
+        rows=[
+            WeekRow(
+                week=week,
+                primary=holdings(week, week.primary),
+                secondary=holdings(week, week.secondary),
+                shadows=[effective.people[p] for p in week.shadows],
+                is_current=week.contains(now),
+                is_past=week.end <= now,
+            )
+            for week in found
+        ],
         roster=[m.engineer for m in rotation.memberships.select_related("engineer")],
-        has_roster=spec is not None,
+        has_roster=effective.plan is not None,
         earlier=around - step,
         later=around + step,
         shows_today=around == today,
     )
 
 
-def _row(
-    week: weeks.Week, people: dict[str, Engineer], overrides: list[Override], now: datetime
-) -> WeekRow:
-    def reason(o: schedule.OverrideWindow) -> str:
-        return next(
-            (
-                row.reason
-                for row in overrides
-                if (row.role, row.engineer.email, row.starts_at, row.ends_at)
-                == (o.role.value, o.member, o.start, o.end)
-            ),
-            "",
-        )
-
-    return WeekRow(
-        week=week,
-        primary=people[week.primary],
-        secondary=people[week.secondary],
-        shadows=[people[p] for p in week.shadows],
-        overrides=[
-            OverrideInWeek(
-                o.role.value,
-                people[o.member],
-                max(o.start, week.start),
-                min(o.end, week.end),
-                reason(o),
-            )
-            for o in week.overrides
-        ],
-        is_current=week.contains(now),
-        is_past=week.end <= now,
+def _holding(effective: EffectiveSchedule, week: weeks.Week, stretch: Stretch) -> Holding:
+    override = effective.override_of(stretch)
+    return Holding(
+        person=effective.people[stretch.member],
+        covering=effective.person(stretch.covering),
+        reason=stretch.reason.value,
+        note=override.reason if override else "",
+        start=stretch.start,
+        end=stretch.end,
+        is_whole_week=(stretch.start, stretch.end) == (week.start, week.end),
     )
 
 
@@ -125,6 +122,7 @@ class UpcomingShift:
     end: datetime
     zone: str  # shown in: the person's own zone, else the rotation's
     is_current: bool
+    covering: Engineer | None = None
 
 
 @dataclass
@@ -157,17 +155,11 @@ def my_shifts(engineer: Engineer, now: datetime) -> MyShifts:
     )
     mine = MyShifts(zone=engineer.time_zone, quarter_start=quarter)
     held: dict[str, timedelta] = defaultdict(timedelta)
-    for rotation in Rotation.objects.all():
-        spec = schedule_of(rotation)
+    rotations = list(Rotation.objects.all())
+    for effective in effective_schedules(rotations, quarter, now + MY_HORIZON):
+        rotation, spec, final = effective.rotation, effective.plan, effective.stretches
         if spec is None:
             continue
-        overrides = rotation.overrides.overlapping(quarter - WEEK * 2, now + MY_HORIZON)
-        final = schedule.effective_shifts(
-            spec,
-            [o.as_schedule() for o in overrides.select_related("engineer")],
-            quarter,
-            now + MY_HORIZON,
-        )
         mine.upcoming += [
             UpcomingShift(
                 rotation,
@@ -176,6 +168,7 @@ def my_shifts(engineer: Engineer, now: datetime) -> MyShifts:
                 s.end,
                 engineer.time_zone or rotation.time_zone,
                 s.start <= now,
+                effective.person(s.covering),
             )
             for s in final
             if s.member == engineer.email and s.end > now

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from rotation import schedule
-from rotation.schedule import Duty
+from rotation.schedule import Duty, Reason
 from rotation.zones import Transition, transitions
 
 WEEK = timedelta(days=7)
@@ -21,14 +21,13 @@ WEEK = timedelta(days=7)
 
 @dataclass(frozen=True)
 class Week:
-    """One slot as scheduled, with the overrides that cut into it and any clock change."""
+    """One slot of the effective schedule: who held each role, in order, and any clock change."""
 
     start: datetime
     end: datetime
-    primary: str
-    secondary: str
+    primary: tuple[schedule.Stretch, ...]
+    secondary: tuple[schedule.Stretch, ...]
     shadows: tuple[str, ...]
-    overrides: tuple[schedule.OverrideWindow, ...]
     clock_changes: tuple[Transition, ...]
 
     @property
@@ -36,40 +35,41 @@ class Week:
         """Elapsed hours, not wall-clock: 169 in the week the clocks go back."""
         return (self.end - self.start).total_seconds() / 3600
 
+    @property
+    def is_rostered(self) -> bool:
+        """Nobody covers anyone this week."""
+        return all(s.reason == Reason.ROSTERED for s in (*self.primary, *self.secondary))
+
     def contains(self, when: datetime) -> bool:
         return self.start <= when < self.end
 
 
-def weeks_between(
-    rotation: schedule.RotationPlan,
-    overrides: Sequence[schedule.OverrideWindow],
-    start: datetime,
-    end: datetime,
-    zone: ZoneInfo,
-) -> list[Week]:
-    """The weeks overlapping [start, end), in order; clock changes are those of ``zone``."""
-    shifts = schedule.shifts_between(rotation, start, end)
+def weeks_of(stretches: Sequence[schedule.Stretch], zone: ZoneInfo) -> list[Week]:
+    """The effective schedule's stretches grouped by slot, in order; clock changes of ``zone``."""
+    slots: dict[tuple[datetime, datetime], list[schedule.Stretch]] = defaultdict(list)
+    for stretch in stretches:
+        assert stretch.slot_start is not None and stretch.slot_end is not None
+        slots[stretch.slot_start, stretch.slot_end].append(stretch)
     weeks = []
-    for primary in (s for s in shifts if s.role == Duty.PRIMARY):
-        same_slot = [s for s in shifts if s.start == primary.start]
+    for (start, end), held in sorted(slots.items()):
+        in_order = sorted(held, key=lambda s: s.start)
+        if not any(s.role == Duty.PRIMARY for s in in_order):
+            continue  # a shadow week's slot seen without its roles (outside the window)
         weeks.append(
             Week(
-                start=primary.start,
-                end=primary.end,
-                primary=primary.member,
-                secondary=next(s.member for s in same_slot if s.role == Duty.SECONDARY),
-                shadows=tuple(s.member for s in same_slot if s.role == Duty.SHADOW),
-                overrides=tuple(
-                    o for o in overrides if o.start < primary.end and o.end > primary.start
-                ),
-                clock_changes=transitions(zone, primary.start, primary.end),
+                start=start,
+                end=end,
+                primary=tuple(s for s in in_order if s.role == Duty.PRIMARY),
+                secondary=tuple(s for s in in_order if s.role == Duty.SECONDARY),
+                shadows=tuple(s.member for s in in_order if s.role == Duty.SHADOW),
+                clock_changes=transitions(zone, start, end),
             )
         )
     return weeks
 
 
 def time_on_call(
-    final: Iterable[schedule.PlannedShift], start: datetime, end: datetime
+    final: Iterable[schedule.Stretch], start: datetime, end: datetime
 ) -> dict[str, dict[Duty, timedelta]]:
     """Time each person held primary and secondary within [start, end) of the final schedule
     (overrides applied); shadow weeks are learning, not on call, and are left out."""

@@ -36,11 +36,11 @@ def prepare(engineers: int) -> dict[str, Any]:
     from django.test.utils import CaptureQueriesContext, setup_test_environment
     from django.utils import timezone
 
+    from feeds.actions import feed_token_of
     from incidents.models import Incident
     from portal.models import ApiToken, hash_token
     from rotation import schedule
     from rotation.actions import save_roster
-    from rotation.feed_actions import feed_token_of
     from rotation.models import Engineer, Rotation, Shift, schedule_of
     from runbooks.markdown import render
     from runbooks.models import Runbook

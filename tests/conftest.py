@@ -16,12 +16,12 @@ import time_machine
 from django.contrib.auth.models import User
 from django.test import Client
 
+from pagerduty.client import PagerDuty
+from pagerduty.fake import FakePagerDuty
 from portal.actions import ensure_managers_group
 from portal.models import ChangeStamp
 from rotation.actions import save_roster
-from rotation.fake_pagerduty import FakePagerDuty
 from rotation.models import Engineer, Rotation
-from rotation.pagerduty import PagerDuty
 
 # Playwright's sync API runs an event loop in the test thread; Django's live_server is fine.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -29,6 +29,21 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 NOW = datetime(2026, 12, 2, 17, 0, tzinfo=UTC)  # Wednesday 09:00 in Los Angeles
 STARTS_ON = date(2026, 11, 24)
 PASSWORD = "a-long-test-password"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """SQLite tests use a file, as the portal does: an in-memory database shared between
+    threads fails at once with "table is locked" where a file waits for the lock, so race
+    tests could not run their threads at all."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        name = tmp_path_factory.mktemp("database") / "test.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(name)
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from django.test import Client
 
+from feeds.actions import feed_token_of
+from feeds.serve import feed_window
 from rotation import schedule
 from rotation.actions import create_override, save_roster
-from rotation.calendars import feed_window
-from rotation.feed_actions import feed_token_of
 from rotation.models import Engineer, Rotation, schedule_of
 from tests.conftest import NOW
 from tests.feeds.parsers import (
@@ -65,7 +65,7 @@ def rotations(cast: dict[str, Engineer]) -> dict[str, Rotation]:
 
 
 def expected(rotation: Rotation) -> list[tuple[datetime, datetime, str]]:
-    """The engine's final schedule over the feed's window, as (start, end, summary)."""
+    """The engine's effective schedule over the feed's window, as (start, end, summary)."""
     spec = schedule_of(rotation)
     assert spec is not None
     start, end = feed_window(NOW)
@@ -78,7 +78,7 @@ def expected(rotation: Rotation) -> list[tuple[datetime, datetime, str]]:
             shift.end,
             f"{titles.get(shift.role, 'Shadow')} on call: {names[shift.member]} ({rotation.name})",
         )
-        for shift in schedule.effective_shifts(spec, overrides, start, end)
+        for shift in schedule.effective_stretches(spec, overrides, start, end)
     )
 
 

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from rotation.fake_pagerduty import FakePagerDuty
-from rotation.pagerduty import PagerDuty, PagerDutyError, client_from_settings
+from pagerduty.client import PagerDuty, PagerDutyError, client_from_settings
+from pagerduty.fake import FakePagerDuty
 
 TOKEN = "u+s3cret-TOKEN-value"
 POLICY = "PEPLAT1"

@@ -24,8 +24,8 @@ from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from rotation.fake_pagerduty import FakePagerDuty
-from rotation.pagerduty import PagerDuty, PagerDutyError
+from pagerduty.client import PagerDuty, PagerDutyError
+from pagerduty.fake import FakePagerDuty
 
 SPEC_PATH = Path(settings.BASE_DIR).parent / "shared" / "pagerduty" / "openapi-subset.json"
 if not SPEC_PATH.exists():

@@ -14,10 +14,10 @@ import httpx
 import icalendar
 import pytest
 
-from rotation.fake_pagerduty import FakePagerDuty, FeedShift, render_feed
-from rotation.management.commands.fake_pagerduty import demo_fake, demo_feed_path
+from pagerduty.client import PagerDuty
+from pagerduty.fake import FakePagerDuty, FeedShift, render_feed
+from pagerduty.management.commands.fake_pagerduty import demo_fake, demo_feed_path
 from rotation.models import Engineer, Rotation
-from rotation.pagerduty import PagerDuty
 
 TOKEN = "fake-test-token"
 AUTH = {

@@ -33,6 +33,32 @@ def test_sync_schedules_upserts_by_name_and_is_idempotent() -> None:
     assert Schedule.objects.count() == len(PERIODIC_JOBS)
 
 
+def test_sync_schedules_points_rows_of_moved_jobs_at_their_new_home() -> None:
+    """Rows made before the feed and PagerDuty jobs left rotation.jobs keep their name and id
+    and get the new function path; a row of ours that left the list is dropped."""
+    moved = {
+        "publish calendars": "rotation.jobs.publish_all_calendars",
+        "sync PagerDuty escalation policies": "rotation.jobs.sync_pagerduty_policies",
+        "import PagerDuty schedule feeds": "rotation.jobs.import_webcal_feeds",
+    }
+    ids = {
+        name: Schedule.objects.create(name=name, func=func, schedule_type=Schedule.MINUTES).pk
+        for name, func in moved.items()
+    }
+    Schedule.objects.create(name="gone", func="pagerduty.jobs.gone", schedule_type=Schedule.DAILY)
+    Schedule.objects.create(name="theirs", func="other.app.job", schedule_type=Schedule.DAILY)
+    call_command("sync_schedules", stdout=StringIO())
+    funcs = dict(Schedule.objects.values_list("name", "func"))
+    assert {name: funcs[name] for name in moved} == {
+        "publish calendars": "feeds.jobs.publish_all_calendars",
+        "sync PagerDuty escalation policies": "pagerduty.jobs.sync_pagerduty_policies",
+        "import PagerDuty schedule feeds": "pagerduty.jobs.import_webcal_feeds",
+    }
+    assert {name: Schedule.objects.get(name=name).pk for name in moved} == ids
+    assert "gone" not in funcs
+    assert funcs["theirs"] == "other.app.job"
+
+
 def test_every_periodic_job_points_at_a_real_function() -> None:
     from importlib import import_module
 
@@ -79,8 +105,8 @@ def test_every_install_has_a_managers_group_that_can_edit_rosters() -> None:
 def test_publish_job_publishes_then_changes_nothing_until_the_schedule_does(
     platform: Rotation, frozen_now: datetime
 ) -> None:
-    from rotation.jobs import publish_all_calendars
-    from rotation.models import PublishedShift
+    from feeds.jobs import publish_all_calendars
+    from feeds.models import PublishedShift
 
     assert publish_all_calendars().startswith("calendars published up to 2028-01")
     published = {row.uid: (row.sequence, row.modified_at) for row in PublishedShift.objects.all()}

@@ -57,9 +57,11 @@ def test_engineer_reads_the_schedule_their_shifts_and_subscribes(
     # The browser's own zone beside the rotation's: 10:00 in Los Angeles is 19:00 in Berlin.
     expect(current.locator(".yours")).to_contain_text("19:00")
     next_week = page.locator("tr[aria-current=date] + tr")
-    expect(next_week.locator("td.primary")).to_have_text("Alice")
-    expect(next_week.locator(".override")).to_contain_text("Dave is primary")
-    expect(next_week.locator(".override")).to_contain_text("(Alice at a wedding)")
+    # The Primary column names who is really on call: Dave, covering Alice for a day.
+    expect(next_week.locator("td.primary .holder.covers")).to_have_text(
+        "Dave covering Alice Wed 10:00\u2013Thu 10:00"
+    )
+    expect(next_week.locator(".override")).to_contain_text("Dave: Alice at a wedding")
     screenshot(page, "schedule-desktop")
     page.set_viewport_size(PHONE)
     screenshot(page, "schedule-phone")

@@ -6,9 +6,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import Q
 from django_q.models import Schedule
 
 from portal.schedules import PERIODIC_JOBS
+
+# The apps whose jobs these schedules run: rows of theirs not in the list are stale.
+JOB_APPS = ("rotation", "feeds", "pagerduty")
 
 
 class Command(BaseCommand):
@@ -29,5 +33,9 @@ class Command(BaseCommand):
             schedule.repeats = -1
             schedule.save()
             self.stdout.write(f"{job.name}: every {job.minutes} minutes ({job.why})")
-        stale = Schedule.objects.filter(func__startswith="rotation.").exclude(name__in=names)
-        stale.delete()
+        # A job that left the list is dropped; a job that moved to another app keeps its row
+        # (found by name above) and gets its new function path.
+        ours = Q()
+        for app in JOB_APPS:
+            ours |= Q(func__startswith=f"{app}.")
+        Schedule.objects.filter(ours).exclude(name__in=names).delete()

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from rotation.models import Engineer, Rotation, SyncRun, WebcalImport
+from pagerduty.models import SyncRun, WebcalImport
+from rotation.models import Engineer, Rotation
 
 GOOD = {SyncRun.Outcome.IN_SYNC, SyncRun.Outcome.CHANGED}
 # The latest runs read to find each rotation's last good one and last error.

@@ -6,9 +6,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from rotation import pagerduty_sync
-from rotation.models import Rotation, SyncRun
-from rotation.pagerduty import client_from_settings
+from pagerduty import sync as pagerduty_sync
+from pagerduty.client import client_from_settings
+from pagerduty.models import SyncRun
+from rotation.models import Rotation
 
 
 class Command(BaseCommand):

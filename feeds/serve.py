@@ -12,26 +12,22 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from django.db import connection
+from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.http import parse_etags
 
+# ``feeds`` is the iCalendar writer: the name it had before the move keeps the code unchanged.
+from feeds import ical as feeds
+from feeds.actions import publication_is_current
+from feeds.models import FeedFetch, FeedToken, Publication, PublishedShift, feed_token_matches
 from portal.models import ChangeStamp, hash_token
 from portal.stamp import remember
-from rotation import feeds
-from rotation.feed_actions import publication_is_current
-from rotation.models import (
-    Engineer,
-    FeedFetch,
-    FeedToken,
-    Publication,
-    PublishedShift,
-    Role,
-    Rotation,
-    feed_token_matches,
-)
+from rotation.models import Engineer, Role, Rotation
 from rotation.schedule import Duty
 
 # A month back and twelve months ahead, counted from the start of the day (UTC), so a feed
@@ -73,6 +69,18 @@ def feeds_for(rotations: Sequence[Rotation], engineer: Engineer | None) -> list[
         for r in rotations
         for kind, role in KINDS.items()
     ]
+
+
+def feed_links(request: HttpRequest, token: str, feed: Feed) -> dict[str, str]:
+    """The feed's https URL, its webcal:// twin (which calendar apps open as a subscription),
+    and Google Calendar's "add by URL" link."""
+    url = request.build_absolute_uri(reverse("feeds:feed", args=[token, feed.name]))
+    webcal = "webcal://" + url.split("://", 1)[1]
+    return {
+        "url": url,
+        "webcal": webcal,
+        "google": "https://calendar.google.com/calendar/render?" + urlencode({"cid": webcal}),
+    }
 
 
 def parse_feed_name(name: str) -> Feed | None:

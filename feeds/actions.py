@@ -15,25 +15,17 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+# ``feeds`` is the iCalendar writer: the name it had before the move keeps the code unchanged.
+from feeds import ical as feeds
+from feeds.models import FeedFetch, FeedToken, Publication, PublishedShift, derive_feed_token
 from portal.models import Actor, AuditEntry, hash_token
 from portal.stamp import change_stamp
-from rotation import feeds, schedule
-from rotation.models import (
-    Engineer,
-    FeedFetch,
-    FeedToken,
-    Publication,
-    PublishedShift,
-    Rotation,
-    derive_feed_token,
-    schedule_of,
-)
+from rotation.effective import effective_schedule
+from rotation.models import Rotation
 
 # Published shifts reach from before the feeds' month back to beyond their year ahead.
 PUBLISHED_BACK = timedelta(days=40)
 PUBLISHED_AHEAD = timedelta(days=400)
-# An override can cut a shift that began this long before it (a first slot lasts 10.5 days).
-LONGEST_SLOT = timedelta(days=11)
 
 
 @dataclass(frozen=True)
@@ -113,12 +105,8 @@ _PUBLISHED_FIELDS = [field.name for field in dataclasses.fields(_Published)]
 
 def _final_schedule(rotation: Rotation, start: datetime, end: datetime) -> dict[str, _Published]:
     """The rotation's final schedule over [start, end) as rows to publish, by UID."""
-    spec = schedule_of(rotation)
-    if spec is None:
-        return {}
-    overrides = rotation.overrides.overlapping(start - LONGEST_SLOT, end).select_related("engineer")
-    final = schedule.effective_shifts(spec, [o.as_schedule() for o in overrides], start, end)
-    people = {e.email: e for e in Engineer.objects.filter(email__in={s.member for s in final})}
+    effective = effective_schedule(rotation, start, end)
+    final, people = effective.stretches, effective.people
     published = {}
     for shift in final:
         beside = [

@@ -15,9 +15,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from pagerduty.management.commands.fake_pagerduty import demo_feed_path
 from portal.actions import ensure_managers_group
 from rotation.actions import save_roster
-from rotation.management.commands.fake_pagerduty import demo_feed_path
 from rotation.models import Engineer, Rotation
 from runbooks.imports import import_folder
 

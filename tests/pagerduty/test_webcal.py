@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rotation.webcal import Drift, FeedShift, WebcalError, compare, parse_feed
+from pagerduty.webcal import Drift, FeedShift, WebcalError, compare, parse_feed
 
 SAMPLES = Path(__file__).parent / "webcal_samples"
 SAMPLE = (SAMPLES / "pagerduty_schedule.ics").read_text()

@@ -28,7 +28,7 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 
-log = logging.getLogger("rotation.pagerduty")
+log = logging.getLogger("pagerduty.client")
 
 Params = list[tuple[str, str | int | float | bool | None]]
 

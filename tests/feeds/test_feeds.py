@@ -13,10 +13,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from feeds.actions import feed_token_of, publish_calendars, rotate_feed_token
+from feeds.models import FeedFetch, FeedToken
 from portal.models import hash_token
 from rotation.actions import create_override
-from rotation.feed_actions import feed_token_of, publish_calendars, rotate_feed_token
-from rotation.models import Engineer, FeedFetch, FeedToken, Rotation
+from rotation.models import Engineer, Rotation
 from tests.conftest import NOW, login
 
 pytestmark = pytest.mark.django_db

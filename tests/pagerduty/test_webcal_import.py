@@ -12,11 +12,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from pagerduty.client import PagerDuty
+from pagerduty.fake import FakePagerDuty
+from pagerduty.models import SyncRun, WebcalImport
+from pagerduty.sync import import_feed
 from rotation import schedule
-from rotation.fake_pagerduty import FakePagerDuty
-from rotation.models import Engineer, Rotation, SyncRun, WebcalImport, schedule_of
-from rotation.pagerduty import PagerDuty
-from rotation.pagerduty_sync import import_feed
+from rotation.models import Engineer, Rotation, schedule_of
 from tests.conftest import NOW, fake_client, login
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +141,7 @@ def test_import_webcal_command_reports_drift_and_fails_loudly(
     shifts[1] = (shifts[1][0], shifts[1][1], "Mallory")
     serve(fake, shifts)
     monkeypatch.setattr(
-        "rotation.management.commands.import_webcal.client_from_settings",
+        "pagerduty.management.commands.import_webcal.client_from_settings",
         lambda: fake_client(fake),
     )
     out = StringIO()

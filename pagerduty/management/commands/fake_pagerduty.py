@@ -3,7 +3,7 @@
 The demo has no PagerDuty account, so the sync and drift pages talk to this instead: set
 ``PAGERDUTY_API_URL=http://127.0.0.1:8025`` (and the same ``PAGERDUTY_API_TOKEN``, or none on
 both sides: then the token is "fake-token"). ``demo_fake()`` seeds it from the database at start;
-the seed lives here, not in ``rotation.fake_pagerduty``, so that module stays free of Django.
+the seed lives here, not in ``pagerduty.fake``, so that module stays free of Django.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from rotation.fake_pagerduty import FEED_PATH, FakePagerDuty, FeedShift, render_feed
-from rotation.models import Engineer, Rotation, Shift
+from pagerduty.fake import FEED_PATH, FakePagerDuty, FeedShift, render_feed
+from rotation.effective import effective_schedule
+from rotation.models import Engineer, Rotation
 
 FEED_ROLES = ("primary", "secondary")
 FEED_AHEAD = timedelta(days=90)  # REFERENCE 7: PagerDuty's horizon is unknown; 90 days is seen
@@ -80,13 +81,13 @@ def demo_fake(*, api_url: str = "https://api.pagerduty.com") -> FakePagerDuty:
 
 
 def _feed_shifts(rotation: Rotation, role: str, now: datetime) -> list[FeedShift]:
-    rows = Shift.objects.filter(
-        rotation=rotation,
-        role=role,
-        ends_at__gt=now - timedelta(days=7),
-        starts_at__lt=now + FEED_AHEAD,
-    ).select_related("engineer")
-    shifts = [FeedShift(s.engineer.email, s.engineer.name, s.starts_at, s.ends_at) for s in rows]
+    effective = effective_schedule(rotation, now - timedelta(days=7), now + FEED_AHEAD)
+    people = effective.people
+    shifts = [
+        FeedShift(s.member, people[s.member].name, s.start, s.end)
+        for s in effective.stretches
+        if s.role.value == role
+    ]
     upcoming = [i for i, shift in enumerate(shifts) if shift.start > now]
     if len(upcoming) > 3:
         edited, other = shifts[upcoming[2]], shifts[upcoming[3]]

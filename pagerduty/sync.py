@@ -20,18 +20,13 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from pagerduty import webcal
+from pagerduty.client import PagerDuty, PagerDutyError
+from pagerduty.models import SyncClaim, SyncRun, WebcalImport
 from portal.models import AuditEntry
-from rotation import schedule, webcal
-from rotation.models import (
-    Engineer,
-    Rotation,
-    SyncClaim,
-    SyncRun,
-    WebcalImport,
-    schedule_of,
-)
+from rotation.effective import effective_schedule
+from rotation.models import Engineer, Rotation
 from rotation.oncall import on_call
-from rotation.pagerduty import PagerDuty, PagerDutyError
 
 DELAY_MINUTES = 5
 # A run re-reads the policy this often even when the roster says nothing changed, to catch
@@ -327,14 +322,8 @@ def feed_drift(
     """Where the feed and the portal's final schedule name different people for ``role``."""
     end = now + DRIFT_AHEAD
     by_email = dict(Engineer.objects.values_list("email", "name"))
-    spec = schedule_of(rotation)
-    portal: list[tuple[datetime, datetime, str]] = []
-    if spec is not None:
-        overrides = rotation.overrides.overlapping(now - timedelta(days=11), end)
-        final = schedule.effective_shifts(
-            spec, [o.as_schedule() for o in overrides.select_related("engineer")], now, end
-        )
-        portal = [(s.start, s.end, by_email[s.member]) for s in final if s.role.value == role]
+    final = effective_schedule(rotation, now, end).stretches
+    portal = [(s.start, s.end, by_email[s.member]) for s in final if s.role.value == role]
     by_name = {name.lower(): name for name in by_email.values()}
     feed = [
         (s.start, s.end, by_email.get(s.email) or by_name.get(s.name.lower()) or s.name or s.email)

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from rotation.schedule import Duty, PlannedShift
+from rotation.schedule import Duty, Stretch
 from rotation.zones import transitions
 
 PRODID = "-//On-call portal//Calendar feeds//EN"
@@ -162,7 +162,7 @@ class Partner:
     start: datetime
 
 
-def partners(shift: PlannedShift, final: Sequence[PlannedShift]) -> list[Partner]:
+def partners(shift: Stretch, final: Sequence[Stretch]) -> list[Partner]:
     """Who holds the partner roles while ``shift`` lasts, in order: a week's secondary, then
     whoever covers part of it by an override. ``final`` is the effective schedule."""
     found = [
@@ -176,7 +176,7 @@ def partners(shift: PlannedShift, final: Sequence[PlannedShift]) -> list[Partner
     return sorted(found, key=lambda p: (list(Duty).index(p.role), p.start))
 
 
-def event_uid(rotation_id: int, shift: PlannedShift) -> str:
+def event_uid(rotation_id: int, shift: Stretch) -> str:
     """Stable per rotation, role and start: a shift whose person or end changes keeps its UID
     (a calendar updates the event in place); shadows add the person, as two may share a week."""
     start = shift.start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -13,12 +13,13 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from rotation import pagerduty_sync
+from pagerduty import sync as pagerduty_sync
+from pagerduty.client import PagerDuty
+from pagerduty.fake import FakePagerDuty
+from pagerduty.jobs import sync_pagerduty_policies
+from pagerduty.models import SyncRun
 from rotation.actions import create_override
-from rotation.fake_pagerduty import FakePagerDuty
-from rotation.jobs import sync_pagerduty_policies
-from rotation.models import Engineer, Override, Rotation, Shift, SyncRun
-from rotation.pagerduty import PagerDuty
+from rotation.models import Engineer, Override, Rotation, Shift
 from tests.conftest import NOW, fake_client, login
 
 pytestmark = pytest.mark.django_db
@@ -239,7 +240,7 @@ def test_the_job_runs_at_a_handoff_and_every_five_minutes_besides(
 ) -> None:
     settings.PAGERDUTY_API_TOKEN = "test-token"
     monkeypatch.setattr(
-        "rotation.jobs.client_from_settings",
+        "pagerduty.jobs.client_from_settings",
         lambda: fake_client(fake),
     )
     assert sync_pagerduty_policies() == "Platform: Changed"
@@ -258,7 +259,7 @@ def test_the_command_dry_run_prints_the_levels(
 ) -> None:
     settings.PAGERDUTY_API_TOKEN = "test-token"
     monkeypatch.setattr(
-        "rotation.management.commands.sync_pagerduty.client_from_settings",
+        "pagerduty.management.commands.sync_pagerduty.client_from_settings",
         lambda: fake_client(fake),
     )
     out = StringIO()

@@ -1,0 +1,7 @@
+"""App configuration for pagerduty."""
+
+from django.apps import AppConfig
+
+
+class PagerdutyConfig(AppConfig):
+    name = "pagerduty"

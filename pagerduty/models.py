@@ -1,0 +1,101 @@
+"""PagerDuty's models: each job run, the claims that keep two workers apart, and the last
+reading of each schedule feed.
+
+Each keeps the table it had in ``rotation`` (``db_table``): the move changed the code's room,
+not the database, and the change-stamp triggers are keyed on those table names.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import models
+
+from rotation.models import Role, Rotation
+
+
+class SyncRun(models.Model):
+    """One run of a PagerDuty job: what it found, what it changed, how long, and why it failed."""
+
+    class Kind(models.TextChoices):
+        POLICY = "policy", "Escalation policy"
+        WEBCAL = "webcal", "Schedule feed"
+
+    class Outcome(models.TextChoices):
+        IN_SYNC = "in_sync", "In sync"
+        CHANGED = "changed", "Changed"
+        WOULD_CHANGE = "would_change", "Would change (dry run)"
+        DRIFT = "drift", "Drift found"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    rotation = models.ForeignKey(
+        Rotation, null=True, on_delete=models.CASCADE, related_name="sync_runs"
+    )
+    started_at = models.DateTimeField(db_index=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=15, choices=Outcome.choices)
+    dry_run = models.BooleanField(default=False)
+    found = models.JSONField(default=dict, blank=True)
+    changed = models.JSONField(default=dict, blank=True)
+    request_ids = models.JSONField(default=list, blank=True)
+    api_calls = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "rotation_syncrun"
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["kind", "rotation", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.outcome} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class SyncClaim(models.Model):
+    """Who may run a job right now: a worker claims ``name`` with a conditional update, so two
+    workers running the same job at once never both write to PagerDuty."""
+
+    name = models.CharField(max_length=100, unique=True)
+    held_until = models.DateTimeField()
+
+    class Meta:
+        db_table = "rotation_syncclaim"
+
+    def __str__(self) -> str:
+        return f"{self.name} held until {self.held_until}"
+
+
+class WebcalImport(models.Model):
+    """The last good reading of one PagerDuty schedule feed, and the last attempt's error.
+
+    A feed that fails to download or parse leaves ``shifts`` and ``drift`` as they were."""
+
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="webcal_imports")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    url = models.CharField(max_length=500)
+    # [{"start", "end", "name", "email"}] from the feed, as last read successfully.
+    shifts = models.JSONField(default=list, blank=True)
+    # [{"start", "end", "portal", "pagerduty"}]: where the feed and the portal disagree.
+    drift = models.JSONField(default=list, blank=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
+    attempted_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "rotation_webcalimport"
+        ordering = ["rotation", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["rotation", "role"], name="one_import_per_feed")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rotation} {self.role} feed"
+
+    @property
+    def drift_intervals(self) -> list[dict[str, object]]:
+        """``drift`` with its instants as datetimes, for pages."""
+        return [
+            d
+            | {"start": datetime.fromisoformat(d["start"]), "end": datetime.fromisoformat(d["end"])}
+            for d in self.drift
+        ]
