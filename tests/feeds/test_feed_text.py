@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from rotation.feeds import FeedEvent, calendar_text
+from feeds.ical import FeedEvent, calendar_text
 from tests.feeds.parsers import (
     ParsedEvent,
     read_icalendar,
