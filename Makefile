@@ -13,23 +13,44 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := portal.settings
 
-.PHONY: help install run test test-fast bench lint chromium
+.PHONY: help install install-dev lock run test test-fast bench lint chromium
 
 help:
 	@echo "make run    install, migrate, load the demo team, serve the portal and its worker"
 	@echo "make test   install (Chromium included) and run every test"
 	@echo "make bench  throughput and query counts of the main pages"
 	@echo "make lint   ruff, mypy and the migrations check"
+	@echo "make lock   re-resolve requirements.lock and requirements-dev.lock (needs uv)"
 
-$(BIN)/.installed: requirements.lock pyproject.toml
+# Two locks: requirements.lock is what the portal runs on (a production install takes only
+# it), requirements-dev.lock adds tests, linters and type stubs, pinned to the same versions
+# (it is resolved with the runtime lock as a constraint). Each has its own stamp, so make
+# installs a lock again only when it changes.
+$(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "No Python 3.12+ found (try: pyenv install 3.12)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	@# This machine kind's pip config names local package folders that may not exist: hide that noise.
-	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock 2>&1 \
-		| { grep -v "is ignored: it is neither a file nor a directory" || true; }; exit $${PIPESTATUS[0]}
+
+# This machine kind's pip config names local package folders that may not exist: hide that noise.
+PIP_INSTALL = $(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r $< 2>&1 \
+	| { grep -v "is ignored: it is neither a file nor a directory" || true; }; exit $${PIPESTATUS[0]}
+
+$(BIN)/.installed: requirements.lock | $(BIN)/python
+	$(PIP_INSTALL)
+	touch $@
+
+$(BIN)/.installed-dev: requirements-dev.lock | $(BIN)/python
+	$(PIP_INSTALL)
 	touch $@
 
 install: $(BIN)/.installed
+install-dev: $(BIN)/.installed-dev
+
+# The commands that wrote each lock are in its header; uv is not in either lock.
+lock:
+	@command -v uv >/dev/null || { echo "make lock needs uv on PATH (pip install uv)"; exit 1; }
+	uv pip compile pyproject.toml --python-version 3.12 --generate-hashes -o requirements.lock
+	uv pip compile pyproject.toml --extra dev --python-version 3.12 --generate-hashes \
+		-c requirements.lock -o requirements-dev.lock
 
 # The feed tests also read each calendar with Mozilla's ical.js (tests/feeds/parsers.py). npm ci
 # installs exactly the lock; rerun it when the lock changes, and touch the marker npm writes so
@@ -62,13 +83,13 @@ run: install
 		$(BIN)/python manage.py qcluster & \
 		$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
 
-test: install chromium $(ICALJS)/node_modules/.package-lock.json
+test: install-dev chromium $(ICALJS)/node_modules/.package-lock.json
 	$(BIN)/pytest
 
-bench: install
+bench: install-dev
 	$(BIN)/python tests/bench.py
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .

@@ -4,6 +4,10 @@ What calendar clients need, and why each choice:
 - Every time is written in the rotation's own zone with a VTIMEZONE that lists one observance
   per clock change (no RRULE or multi-value RDATE: Mozilla's ical.js misreads those), so a
   shift that spans a change ends at the same wall-clock handoff in every client.
+- Except an instant whose wall time is ambiguous (the repeated hour of a fall-back) or does not
+  exist (a spring-forward gap): a TZID time cannot say which 01:30 it means, and parsers guess
+  differently (ical.js takes the second 01:30, RFC 5545 the first), so that event is written
+  in UTC.
 - UID, SEQUENCE, LAST-MODIFIED and DTSTAMP come from the publication record, so a feed that
   did not change is byte-for-byte the same, and an event's SEQUENCE rises only when it changed.
 - TRANSP:TRANSPARENT: being on call must not block anyone's calendar as busy.
@@ -14,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -57,9 +61,10 @@ def calendar_text(
     calendar.add("x-wr-caldesc", description)
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", "PT1H")
+    # No X-WR-TIMEZONE: it only names a zone for floating times, which a feed never has, and
+    # recurring-ical-events would move the UTC times (see _vevent) onto that zone's wall clock,
+    # where an end in a repeated hour comes out an hour early.
     zones = sorted(set(zones), key=lambda zone: zone.key)
-    if zones:
-        calendar.add("x-wr-timezone", zones[0].key)
     if events:
         first = min(event.start for event in events) - ZONE_MARGIN
         last = max(event.end for event in events) + ZONE_MARGIN
@@ -110,14 +115,27 @@ def _observance(
     return observance
 
 
+def _wall_time_is_unique(instant: datetime, zone: ZoneInfo) -> bool:
+    """Whether ``instant``'s wall time in ``zone`` names ``instant`` and nothing else."""
+    wall = instant.astimezone(zone).replace(tzinfo=None)
+    # Read the wall time back as a parser would, both ways round a repeated hour: the two folds
+    # differ in a repeated hour, and neither gives the instant back in a skipped one.
+    readings = {wall.replace(tzinfo=zone, fold=fold).astimezone(UTC) for fold in (0, 1)}
+    return readings == {instant.astimezone(UTC)}
+
+
 def _vevent(event: FeedEvent) -> icalendar.Event:
     vevent = icalendar.Event()
     vevent.add("uid", event.uid)
     vevent.add("dtstamp", event.modified.astimezone(UTC))
     vevent.add("last-modified", event.modified.astimezone(UTC))
     vevent.add("sequence", event.sequence)
-    vevent.add("dtstart", event.start.astimezone(event.zone))
-    vevent.add("dtend", event.end.astimezone(event.zone))
+    # Both ends in UTC when either is: recurring-ical-events adds DTEND - DTSTART to the start
+    # on its wall clock, which is an hour off across a change when only one end is in the zone.
+    unique = all(_wall_time_is_unique(instant, event.zone) for instant in (event.start, event.end))
+    shown_in: tzinfo = event.zone if unique else UTC
+    vevent.add("dtstart", event.start.astimezone(shown_in))
+    vevent.add("dtend", event.end.astimezone(shown_in))
     vevent.add("summary", event.summary)
     vevent.add("description", event.description)
     vevent.add("url", event.url)

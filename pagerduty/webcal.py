@@ -5,8 +5,13 @@ portal's schedule and that feed disagree, someone is paged who does not expect i
 portal reads the feed and shows which hours differ and who each side has. Pure Python: no
 Django, no network; the caller fetches the text and maps feed people to portal people.
 
-PagerDuty's feeds bend RFC 5545 (pagerduty/REFERENCE.md section 7). The reader accepts:
+icalendar reads the text (content lines, parameters, escapes, dates and VTIMEZONEs); this
+module first checks the text's outline (``_outline``), so that a bad download is refused with
+a message that names the line, and adds PagerDuty's rules on top. PagerDuty's feeds bend
+RFC 5545 (pagerduty/REFERENCE.md section 7). The reader accepts:
 - no DTSTAMP; LF, CRLF or CR line endings; folded lines (a leading space or tab continues);
+  trailing blanks; anything after END:VCALENDAR; a bad value in any property, component or
+  VTIMEZONE it does not need;
 - ATTENDEE as a bare email or a ``mailto:`` URI, in any case (emails are lower-cased);
   a CN parameter, when present, names the person;
 - SUMMARY ``On Call - <Name> - <Schedule>`` or ``On Call - <Name>``. Names may contain " - ",
@@ -32,26 +37,23 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
+from icalendar.parser import Contentline, unescape_backslash
+from icalendar.prop import vDDDTypes
 
 # PagerDuty's feed horizon is undocumented; its own pages show 90 days ahead (REFERENCE.md
 # section 7). Callers should end a comparison within this of the fetch, or later hours show
 # as drift when they are only unknown.
 HORIZON = timedelta(days=90)
 
-_NAME = re.compile(r"[A-Za-z0-9-]+")
-_PARAM_VALUE = r'(?:"[^"]*"|[^";:,]*)'
-_PARAM = re.compile(rf";([A-Za-z0-9-]+)=({_PARAM_VALUE}(?:,{_PARAM_VALUE})*)")
-_DATE_TIME = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})?(Z)?)?")
 _ON_CALL = re.compile(r"\s*on[ -]?call\s+-\s+(.*)", re.IGNORECASE | re.DOTALL)
 _CALNAME = re.compile(r"\s*on[ -]?call schedule for\s+(.*)", re.IGNORECASE | re.DOTALL)
-_TEXT_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 
 
 class WebcalError(ValueError):
@@ -84,62 +86,48 @@ class Drift:
 
 
 @dataclass(frozen=True)
-class _Line:
-    number: int  # in the file as written, before unfolding
-    name: str  # upper-cased
-    params: dict[str, str]  # names upper-cased, quotes removed
-    value: str
-
-
-@dataclass
-class _Event:
-    number: int
-    properties: dict[str, list[_Line]] = field(default_factory=dict)
-
-    def get(self, name: str) -> _Line | None:
-        lines = self.properties.get(name)
-        return lines[0] if lines else None
-
-    @property
-    def label(self) -> str:
-        uid = self.get("UID")
-        where = f"the event at line {self.number}"
-        return f"{where} (UID {uid.value.strip()})" if uid else where
-
-
-@dataclass
-class _Calendar:
-    events: list[_Event] = field(default_factory=list)
-    zones: dict[str, str] = field(default_factory=dict)  # TZID -> the VTIMEZONE as text
-    properties: dict[str, str] = field(default_factory=dict)
+class _Outline:
+    text: str  # the calendar's X-WR- names and its events' own lines, unfolded
+    event_lines: list[int]  # where each top-level VEVENT begins in the file as written
+    zones: dict[str, str]  # TZID -> its VTIMEZONE as text, read only if an event uses it
 
 
 def parse_feed(text: str | bytes) -> list[FeedShift]:
     """The feed's shifts in order, duplicates collapsed; WebcalError if it cannot be read."""
     if isinstance(text, bytes):
         text = text.decode("utf-8-sig", errors="replace")
-    calendar = _read(_unfold(text.removeprefix("\ufeff")))
-    default = _iana(calendar.properties.get("X-WR-TIMEZONE", "")) or UTC
-    schedule_match = _CALNAME.fullmatch(calendar.properties.get("X-WR-CALNAME", ""))
+    outline = _outline(text.removeprefix("\ufeff"))
+    try:
+        calendar = icalendar.Calendar.from_ical(outline.text)
+    except ValueError as error:  # not expected: events and X- properties are read leniently
+        raise WebcalError(f"The feed cannot be read as iCalendar: {error}.") from None
+    events = [c for c in calendar.subcomponents if isinstance(c, icalendar.Event)]
+    if not isinstance(calendar, icalendar.Calendar) or len(events) != len(outline.event_lines):
+        raise WebcalError(
+            f"icalendar read {len(events)} events where the feed has"
+            f" {len(outline.event_lines)}, so shifts may be missing; it was not read."
+        )
+    default = _iana(_calendar_text(calendar, "X-WR-TIMEZONE")) or UTC
+    schedule_match = _CALNAME.fullmatch(_calendar_text(calendar, "X-WR-CALNAME"))
     schedule = schedule_match[1].strip() if schedule_match else None
-    resolved: dict[str, tzinfo] = {}
+    zones = _Zones(outline.zones)
     uids: set[str] = set()
     seen: set[tuple[datetime, datetime, str]] = set()
     shifts: list[FeedShift] = []
-    for event in calendar.events:
-        uid_line = event.get("UID")
-        uid = uid_line.value.strip() if uid_line else ""
+    for event, number in zip(events, outline.event_lines, strict=True):
+        uid = str(_first(event, "UID") or "").strip()
         if uid in uids:
             continue
         if uid:
             uids.add(uid)
-        start = _instant(event, "DTSTART", calendar.zones, resolved, default)
-        end = _instant(event, "DTEND", calendar.zones, resolved, default)
+        label = f"the event at line {number}" + (f" (UID {uid})" if uid else "")
+        start = _instant(event, "DTSTART", label, zones, default)
+        end = _instant(event, "DTEND", label, zones, default)
         if end < start:
-            raise WebcalError(f"{event.label} ends ({end:%Y-%m-%d %H:%M} UTC) before it starts.")
-        if event.get("RRULE") is not None:
+            raise WebcalError(f"{label} ends ({end:%Y-%m-%d %H:%M} UTC) before it starts.")
+        if "RRULE" in event:
             raise WebcalError(
-                f"{event.label} repeats (RRULE); PagerDuty lists every shift, so this feed"
+                f"{label} repeats (RRULE); PagerDuty lists every shift, so this feed"
                 " is not one of its schedule feeds."
             )
         for shift in _shifts(event, start, end, schedule):
@@ -150,35 +138,22 @@ def parse_feed(text: str | bytes) -> list[FeedShift]:
     return sorted(shifts)
 
 
-def _unfold(text: str) -> list[tuple[int, str]]:
-    """Logical lines with the number of the line each starts on; blank lines dropped."""
-    lines: list[tuple[int, str]] = []
+def _outline(text: str) -> _Outline:
+    """Check that ``text`` is one whole calendar, line by line, and pick what icalendar reads.
+
+    icalendar raises on a garbled line without saying where, takes any END as the end of the
+    open component, and reports a truncated file as "no components"; a person fixing a feed
+    needs the line number and the reason, so the outline is checked here. icalendar reads an
+    event's bad values leniently but refuses a whole calendar for one bad value elsewhere, so
+    it gets only the events and the two X-WR- names; a VTIMEZONE is kept aside, read only
+    when an event uses it (as the one bad part of a feed that does not, it must not stop it).
+    """
+    lines: list[tuple[int, str]] = []  # logical lines, unfolded, with their first line number
     for number, line in enumerate(re.split(r"\r\n|\r|\n", text), start=1):
         if line[:1] in (" ", "\t") and lines:
             lines[-1] = (lines[-1][0], lines[-1][1] + line[1:])
         elif line.strip():
             lines.append((number, line))
-    return lines
-
-
-def _content_line(number: int, text: str) -> _Line:
-    name = _NAME.match(text)
-    position = name.end() if name else 0
-    params: dict[str, str] = {}
-    while name and text.startswith(";", position):
-        param = _PARAM.match(text, position)
-        if param is None:
-            break
-        params[param[1].upper()] = param[2].strip('"')
-        position = param.end()
-    if name is None or not text.startswith(":", position):
-        raise WebcalError(
-            f"Line {number} of the feed is garbled (not an iCalendar line): {text[:60]!r}."
-        )
-    return _Line(number, name[0].upper(), params, text[position + 1 :])
-
-
-def _read(lines: list[tuple[int, str]]) -> _Calendar:
     if not lines:
         raise WebcalError("The feed is empty: PagerDuty sent no calendar at all.")
     first = lines[0][1].strip()
@@ -191,45 +166,64 @@ def _read(lines: list[tuple[int, str]]) -> _Calendar:
         raise WebcalError(
             f"This is not a calendar: it starts with {first[:60]!r}, not BEGIN:VCALENDAR."
         )
-    calendar = _Calendar()
     stack: list[str] = []
-    zone: list[str] = []  # the VTIMEZONE being read, as text for icalendar
+    event_lines: list[int] = []
+    kept: list[str] = []
+    zones: dict[str, str] = {}
+    zone: list[str] = []  # the VTIMEZONE being read
     tzid = ""
-    for number, text in lines:
-        line = _content_line(number, text)
-        component = line.value.strip().upper()
-        if line.name == "BEGIN":
+    for number, line in lines:
+        try:
+            name, _, value = Contentline(line).parts()  # type: ignore[no-untyped-call]
+        except ValueError:
+            raise WebcalError(
+                f"Line {number} of the feed is garbled (not an iCalendar line): {line[:60]!r}."
+            ) from None
+        name, component = name.upper(), value.strip().upper()
+        # Trailing blanks go: a value that ends in a space (or a line of spaces, read as a
+        # fold) would stop icalendar reading a time or a component's name.
+        line = line.rstrip()
+        if name == "BEGIN":
             stack.append(component)
             if component == "VEVENT" and len(stack) == 2:
-                calendar.events.append(_Event(number))
-        elif line.name == "END" and stack[-1] != component:
+                event_lines.append(number)
+        elif name == "END" and stack[-1] != component:
             raise WebcalError(
-                f"Line {number} of the feed is garbled: END:{component} where END:{stack[-1]}"
-                " was due."
+                f"Line {number} of the feed is garbled: END:{component} where"
+                f" END:{stack[-1]} was due."
             )
-        elif line.name == "END":
+        # An event's own lines (not its alarms'), and the calendar's bounds and names.
+        if stack == ["VCALENDAR", "VEVENT"] or (
+            len(stack) == 1 and name in ("BEGIN", "END", "X-WR-CALNAME", "X-WR-TIMEZONE")
+        ):
+            kept.append(line)
+        elif stack[:2] == ["VCALENDAR", "VTIMEZONE"]:
+            zone.append(line)
+            if len(stack) == 2 and name == "TZID":
+                tzid = value.strip()
+        if name == "END":
             stack.pop()
-        elif stack == ["VCALENDAR"]:
-            calendar.properties.setdefault(line.name, _unescape(line.value))
-        elif stack == ["VCALENDAR", "VEVENT"]:
-            calendar.events[-1].properties.setdefault(line.name, []).append(line)
-        elif stack == ["VCALENDAR", "VTIMEZONE"] and line.name == "TZID":
-            tzid = line.value.strip()
-        if stack[1:2] == ["VTIMEZONE"] or (line.name, component) == ("END", "VTIMEZONE"):
-            zone.append(text)
-        if stack == ["VCALENDAR"] and zone:  # a VTIMEZONE just ended
-            calendar.zones[tzid] = "\r\n".join(zone) + "\r\n"
-            zone, tzid = [], ""
-        if not stack:
-            return calendar  # anything after END:VCALENDAR is not ours to read
+            if stack == ["VCALENDAR"] and component == "VTIMEZONE":
+                zones.setdefault(tzid, "".join(f"{text}\r\n" for text in zone))
+                zone, tzid = [], ""
+            if not stack:  # anything after END:VCALENDAR is not ours to read
+                return _Outline("".join(f"{text}\r\n" for text in kept), event_lines, zones)
     raise WebcalError(
         f"The feed stops before END:{stack[-1]} (a truncated download?), so shifts may be"
         " missing; it was not read."
     )
 
 
-def _unescape(value: str) -> str:
-    return _TEXT_ESCAPE.sub(lambda m: "\n" if m[1] in "nN" else m[1], value)
+def _first(component: icalendar.cal.Component, name: str) -> Any:
+    """The first of a property given more than once (icalendar then holds a list)."""
+    value = component.get(name)
+    return value[0] if isinstance(value, list) else value
+
+
+def _calendar_text(calendar: icalendar.Calendar, name: str) -> str:
+    # icalendar keeps an X- property as written (escaped); these two are text.
+    value = _first(calendar, name)
+    return unescape_backslash(str(value)) if value is not None else ""
 
 
 def _iana(name: str) -> ZoneInfo | None:
@@ -239,62 +233,73 @@ def _iana(name: str) -> ZoneInfo | None:
         return None
 
 
+class _Zones:
+    """A TZID's rules: zoneinfo's for an IANA name, else this file's own VTIMEZONE."""
+
+    def __init__(self, defined: dict[str, str]) -> None:
+        self._defined = defined  # TZID -> the VTIMEZONE as text
+        self._resolved: dict[str, tzinfo] = {}
+
+    def get(self, tzid: str, label: str) -> tzinfo:
+        if tzid in self._resolved:
+            return self._resolved[tzid]
+        zone: tzinfo | None = _iana(tzid)
+        if zone is None and tzid in self._defined:
+            try:
+                # lookup_tzid=False: this file's definition, not one icalendar cached earlier
+                # in the process under the same name.
+                definition: Any = icalendar.Timezone.from_ical(self._defined[tzid])
+                zone = definition.to_tz(lookup_tzid=False)
+            except Exception as error:  # icalendar and dateutil raise many kinds
+                raise WebcalError(
+                    f"The feed's VTIMEZONE {tzid!r} cannot be read: {error}."
+                ) from None
+        if zone is None:
+            raise WebcalError(
+                f"{label} uses the time zone {tzid!r}, which is neither an IANA name nor"
+                " defined by a VTIMEZONE in the feed."
+            )
+        self._resolved[tzid] = zone
+        return zone
+
+
 def _instant(
-    event: _Event, name: str, zones: dict[str, str], resolved: dict[str, tzinfo], default: tzinfo
+    event: icalendar.Event, name: str, label: str, zones: _Zones, default: tzinfo
 ) -> datetime:
-    line = event.get(name)
-    if line is None:
-        raise WebcalError(f"{event.label} has no {name}, so its shift cannot be placed.")
-    match = _DATE_TIME.fullmatch(line.value.strip())
-    try:
-        if match is None:
-            raise ValueError(line.value)
-        year, month, day, hour, minute, second = (int(part or 0) for part in match.groups()[:6])
-        naive = datetime(year, month, day, hour, minute, second)
-    except ValueError:  # not in the pattern, or no such date (month 13, 25 o'clock)
-        raise WebcalError(
-            f"{event.label} has {name} {line.value.strip()!r}, which is not a date or time."
-        ) from None
-    if match[7]:
-        return naive.replace(tzinfo=UTC)
-    tzid = line.params.get("TZID")
-    zone = default if tzid is None else _zone(tzid, event, zones, resolved)
-    # zoneinfo picks the earlier reading of a repeated hour (fold=0) and the offset before
+    prop = _first(event, name)
+    if prop is None:
+        raise WebcalError(f"{label} has no {name}, so its shift cannot be placed.")
+    # icalendar keeps a value it cannot read as vBroken (a str of the text as written).
+    value = prop.dt if isinstance(prop, vDDDTypes) else None
+    if not isinstance(value, date):  # a datetime is a date too
+        raise WebcalError(f"{label} has {name} {str(prop).strip()!r}, which is not a date or time.")
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time())
+    tzid = prop.params.get("TZID")
+    if value.tzinfo is not None and tzid is None:
+        return value.astimezone(UTC)
+    # The wall time as written, in the zone these rules choose (icalendar would use its own).
+    # fold=0: zoneinfo then picks the earlier reading of a repeated hour and the offset before
     # a skipped one; a handoff written in such an hour is ambiguous in the feed itself.
-    return naive.replace(tzinfo=zone).astimezone(UTC)
+    zone = default if tzid is None else zones.get(str(tzid), label)
+    return value.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
-def _zone(tzid: str, event: _Event, zones: dict[str, str], resolved: dict[str, tzinfo]) -> tzinfo:
-    if tzid in resolved:
-        return resolved[tzid]
-    zone: tzinfo | None = _iana(tzid)
-    if zone is None and tzid in zones:
-        try:
-            definition: Any = icalendar.Timezone.from_ical(zones[tzid])
-            zone = definition.to_tz(lookup_tzid=False)
-        except Exception as error:  # icalendar and dateutil raise many kinds
-            raise WebcalError(f"The feed's VTIMEZONE {tzid!r} cannot be read: {error}.") from None
-    if zone is None:
-        raise WebcalError(
-            f"{event.label} uses the time zone {tzid!r}, which is neither an IANA name nor"
-            " defined by a VTIMEZONE in the feed."
-        )
-    resolved[tzid] = zone
-    return zone
-
-
-def _shifts(event: _Event, start: datetime, end: datetime, schedule: str | None) -> list[FeedShift]:
-    line = event.get("SUMMARY")
-    summary = _unescape(line.value) if line else ""
+def _shifts(
+    event: icalendar.Event, start: datetime, end: datetime, schedule: str | None
+) -> list[FeedShift]:
+    summary = str(_first(event, "SUMMARY") or "")
     from_summary = _person_in(summary, schedule)
-    attendees = event.properties.get("ATTENDEE", [])
+    attendees = event.get("ATTENDEE", [])
+    if not isinstance(attendees, list):
+        attendees = [attendees]
     if not attendees:
         return [FeedShift(start, end, from_summary, "", summary)]
     shifts = []
     for attendee in attendees:
-        email = re.sub(r"^\s*mailto:", "", attendee.value, flags=re.IGNORECASE).strip().lower()
+        email = re.sub(r"^\s*mailto:", "", str(attendee), flags=re.IGNORECASE).strip().lower()
         # With several attendees the summary cannot say which of them it names.
-        name = attendee.params.get("CN", "").strip() or (
+        name = str(attendee.params.get("CN", "")).strip() or (
             from_summary if len(attendees) == 1 else ""
         )
         shifts.append(FeedShift(start, end, name, email, summary))

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import tomli_w
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Prefetch
@@ -41,16 +42,6 @@ ROTATION_OPTIONAL = ("pagerduty_escalation_policy_id", "pagerduty_feeds", "shado
 TABLES = ("engineers", "rotations")
 # The load summary names this many weeks gained or lost per person, then counts the rest.
 SUMMARY_WEEKS = 3
-
-_ESCAPES = {
-    "\\": "\\\\",
-    '"': '\\"',
-    "\b": "\\b",
-    "\t": "\\t",
-    "\n": "\\n",
-    "\f": "\\f",
-    "\r": "\\r",
-}
 
 
 @dataclass(frozen=True)
@@ -179,18 +170,16 @@ def dump_roster() -> str:
     """Every engineer and rotation in the roster file format, ready for ``load_roster``."""
     blocks: list[str] = []
     for engineer in sorted(Engineer.objects.all(), key=lambda engineer: engineer.email):
-        lines = [
-            "[[engineers]]",
-            f"email = {_quote(engineer.email)}",
-            f"name = {_quote(engineer.name)}",
-        ]
+        fields = {"email": engineer.email, "name": engineer.name}
         optional = zip(
             ENGINEER_OPTIONAL,
             (engineer.pagerduty_user_id, engineer.time_zone, engineer.phone),
             strict=True,
         )
-        lines.extend(f"{key} = {_quote(value)}" for key, value in optional if value)
-        blocks.append("\n".join(lines))
+        fields |= {key: value for key, value in optional if value}
+        # The [[engineers]] header is written here: tomli-w would make the whole list inline
+        # when every engineer fits on a line, and the loader's error locator reads headers.
+        blocks.append("[[engineers]]\n" + tomli_w.dumps(fields))
     rotations = Rotation.objects.prefetch_related(
         Prefetch(
             "memberships",
@@ -199,8 +188,9 @@ def dump_roster() -> str:
         Prefetch("shadows", queryset=ShadowBooking.objects.select_related("engineer")),
     )
     for rotation in sorted(rotations, key=lambda rotation: rotation.slug):
-        blocks.append(_dump_rotation(rotation))
-    return "\n\n".join(blocks) + "\n" if blocks else ""
+        # Left to tomli-w whole, so that nested shadows and feeds sit under their rotation.
+        blocks.append(tomli_w.dumps({"rotations": [_rotation_fields_of(rotation)]}))
+    return "\n".join(blocks)
 
 
 def _parse(text: str, locator: Locator, known_emails: Collection[str]) -> RosterFile:
@@ -443,46 +433,28 @@ def _save_rotation(rotation: Rotation, changed: list[str], report: LoadReport) -
         report.rotations_updated.append(rotation.slug)
 
 
-def _quote(value: str) -> str:
-    """A TOML basic string: backslash, quote and control characters escaped."""
-    escaped = "".join(
-        _ESCAPES.get(char)
-        or (f"\\u{ord(char):04X}" if ord(char) < 0x20 or ord(char) == 0x7F else char)
-        for char in value
-    )
-    return f'"{escaped}"'
-
-
-def _dump_rotation(rotation: Rotation) -> str:
-    lines = [
-        "[[rotations]]",
-        f"slug = {_quote(rotation.slug)}",
-        f"name = {_quote(rotation.name)}",
-        f"time_zone = {_quote(rotation.time_zone)}",
-        f"handoff_weekday = {_quote(schedule.WEEKDAYS[rotation.handoff_weekday])}",
-        f"handoff_time = {_quote(rotation.handoff_time.strftime('%H:%M'))}",
-        f"starts_on = {_quote(rotation.starts_on.isoformat())}",
-        "members = [",
-        *(f"    {_quote(m.engineer.email)}," for m in rotation.memberships.all()),
-        "]",
-    ]
+def _rotation_fields_of(rotation: Rotation) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "slug": rotation.slug,
+        "name": rotation.name,
+        "time_zone": rotation.time_zone,
+        "handoff_weekday": schedule.WEEKDAYS[rotation.handoff_weekday],
+        "handoff_time": rotation.handoff_time.strftime("%H:%M"),
+        "starts_on": rotation.starts_on.isoformat(),
+        "members": [m.engineer.email for m in rotation.memberships.all()],
+    }
     if rotation.pagerduty_escalation_policy_id:
-        lines.append(
-            f"pagerduty_escalation_policy_id = {_quote(rotation.pagerduty_escalation_policy_id)}"
-        )
+        fields["pagerduty_escalation_policy_id"] = rotation.pagerduty_escalation_policy_id
     feeds = rotation.pagerduty_feeds or {}
-    known_feeds = [f"{role} = {_quote(str(feeds[role]))}" for role in FEED_ROLES if role in feeds]
+    known_feeds = {role: str(feeds[role]) for role in FEED_ROLES if role in feeds}
     if known_feeds:
-        lines.append(f"pagerduty_feeds = {{ {', '.join(known_feeds)} }}")
+        fields["pagerduty_feeds"] = known_feeds
     bookings = sorted(
         rotation.shadows.all(), key=lambda booking: (booking.week_of, booking.engineer.email)
     )
     if bookings:
-        lines.append("shadows = [")
-        lines.extend(
-            f"    {{ email = {_quote(booking.engineer.email)}, "
-            f"week_of = {_quote(booking.week_of.isoformat())} }},"
+        fields["shadows"] = [
+            {"email": booking.engineer.email, "week_of": booking.week_of.isoformat()}
             for booking in bookings
-        )
-        lines.append("]")
-    return "\n".join(lines)
+        ]
+    return fields

@@ -185,6 +185,38 @@ def test_two_people_at_the_same_time_are_both_kept() -> None:
     assert [s.name for s in parse_feed(feed(bob, event()))] == ["Alice Nguyen", "Bob Okafor"]
 
 
+def test_text_after_the_calendar_is_ignored() -> None:
+    # A proxy or an error handler may append to the body; the calendar itself is whole.
+    assert parse_feed(SAMPLE + "<!-- served by edge-7 -->\n") == parse_feed(SAMPLE)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "LAST-MODIFIED:yesterday",  # a calendar property the reader does not use
+        "BEGIN:VTODO\nDUE:soon\nEND:VTODO",  # a component it does not read
+        "BEGIN:VTIMEZONE\nTZID:Portal/Unused\nBEGIN:STANDARD\nTZOFFSETTO:x\nEND:STANDARD"
+        "\nEND:VTIMEZONE",  # a zone no event uses
+    ],
+    ids=["calendar-property", "other-component", "unused-vtimezone"],
+)
+def test_a_bad_value_the_reader_does_not_need_is_ignored(extra: str) -> None:
+    assert parse_feed(feed(extra, event())) == parse_feed(feed(event()))
+
+
+def test_a_bad_value_in_an_unused_event_property_or_alarm_is_ignored() -> None:
+    noisy = event(
+        "DTSTAMP:yesterday", "SEQUENCE:first", "BEGIN:VALARM", "TRIGGER:soon", "END:VALARM"
+    )
+    assert parse_feed(feed(noisy)) == parse_feed(feed(event()))
+
+
+def test_trailing_blanks_and_a_line_of_blanks_do_not_spoil_a_time() -> None:
+    # A line of spaces after a line reads as a fold that adds a space to it.
+    blanks = event(start="DTSTART;VALUE=DATE-TIME:20261123T080000Z \n   ")
+    assert parse_feed(feed(blanks)) == parse_feed(feed(event()))
+
+
 # Time zones
 
 

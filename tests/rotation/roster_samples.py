@@ -16,7 +16,7 @@ from rotation.models import Engineer, Membership, RosterEra, Rotation, ShadowBoo
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 
-# Written the way dump_roster writes it, so that the dump of this file is this file.
+# Written the way dump_roster writes it, but for pagerduty_feeds (inline here, a sub-table there).
 ROSTER = """\
 [[engineers]]
 email = "alice@example.com"
