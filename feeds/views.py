@@ -15,7 +15,7 @@ from django.utils.http import http_date
 from django.views.decorators.http import require_POST, require_safe
 
 from feeds import actions, serve
-from portal.views import signed_in_user
+from portal.viewer import signed_in_user
 from rotation.models import Engineer, Rotation
 
 FEED_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"

@@ -33,7 +33,7 @@ from incidents.models import (
     PostmortemStatus,
 )
 from portal.stamp import remember, stamps
-from portal.views import in_viewer_zone, signed_in_user
+from portal.viewer import in_viewer_zone, signed_in_user
 from rotation.effective import shifts_begun
 
 PAGE_SIZE = 50

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import wraps
-from typing import Concatenate
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -27,36 +23,12 @@ from pagerduty.status import sync_status
 from portal import actions
 from portal.models import ApiToken
 from portal.stamp import Stamps, pick, remember, stamps
+from portal.viewer import signed_in_user
 from rotation import timetable
 from rotation.effective import stretches_of
 from rotation.models import Engineer
 from rotation.oncall import on_call_now
 from runbooks.models import Runbook
-
-
-def signed_in_user(request: HttpRequest) -> User:
-    """The user of a view behind LoginRequiredMiddleware."""
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def in_viewer_zone[**P](
-    view: Callable[Concatenate[HttpRequest, P], HttpResponse],
-) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
-    """Runs ``view`` in the viewer's own zone (their engineer profile's, else the portal's), so
-    a time typed into a form means what the person typing it meant, and pages show it so."""
-
-    @wraps(view)
-    def in_their_zone(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
-        user = signed_in_user(request)
-        zone = Engineer.objects.filter(user=user).values_list("time_zone", flat=True).first()
-        if not zone:
-            return view(request, *args, **kwargs)
-        with timezone.override(ZoneInfo(zone)):
-            return view(request, *args, **kwargs)
-
-    return in_their_zone
-
 
 # The dashboard names my next shift when it starts within this (a roster of 40 comes round
 # in 40 weeks).

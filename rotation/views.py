@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 
 from portal.models import ApiToken, hash_token
 from portal.stamp import Stamps, pick, remember, stamps
-from portal.views import signed_in_user
+from portal.viewer import signed_in_user
 from rotation import timetable
 from rotation.effective import effective_schedule
 from rotation.models import Engineer, Rotation

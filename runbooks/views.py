@@ -13,7 +13,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from portal.stamp import remember, stamps
-from portal.views import signed_in_user
+from portal.viewer import signed_in_user
 from runbooks import actions, markdown, search
 from runbooks.forms import RunbookForm
 from runbooks.history import diff_lines

@@ -64,3 +64,15 @@ def test_the_check_sees_a_forbidden_import(tmp_path: Path) -> None:
 def test_every_room_has_modules() -> None:
     # A renamed folder would otherwise make the arrows above pass by checking nothing.
     assert all(modules_of(room) for room in FORBIDDEN)
+
+
+@pytest.mark.parametrize("room", ["rotation", "feeds", "pagerduty", "incidents", "runbooks"])
+def test_no_room_imports_the_dashboards_views(room: str) -> None:
+    # portal.views gathers every room for the dashboard: importing it would load them all.
+    wrong = {
+        (path.relative_to(ROOT).as_posix(), name)
+        for path in modules_of(room)
+        for name in imported(path)
+        if name == "portal.views"
+    }
+    assert wrong == set()
