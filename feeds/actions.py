@@ -34,6 +34,7 @@ class _Published:
     role: str
     engineer_id: int
     person_name: str
+    covering_name: str
     starts_at: datetime
     ends_at: datetime
     partners: list[dict[str, str]]
@@ -119,6 +120,7 @@ def _final_schedule(rotation: Rotation, start: datetime, end: datetime) -> dict[
             for p in feeds.partners(shift, final)
         ]
         person = people[shift.member]
+        covering = people[shift.covering].name if shift.covering else ""
         content = [
             rotation.name,
             rotation.time_zone,
@@ -128,12 +130,15 @@ def _final_schedule(rotation: Rotation, start: datetime, end: datetime) -> dict[
             shift.start.isoformat(),
             shift.end.isoformat(),
             beside,
+            # Only when set, so that rostered events keep the fingerprints they had.
+            *([covering] if covering else []),
         ]
         published[feeds.event_uid(rotation.pk, shift)] = _Published(
             rotation_id=rotation.pk,
             role=shift.role.value,
             engineer_id=person.pk,
             person_name=person.name,
+            covering_name=covering,
             starts_at=shift.start,
             ends_at=shift.end,
             partners=beside,

@@ -187,9 +187,10 @@ def event_uid(rotation_id: int, shift: Stretch) -> str:
 ROLE_TITLES = {Duty.PRIMARY: "Primary", Duty.SECONDARY: "Secondary", Duty.SHADOW: "Shadow"}
 
 
-def summary(role: Duty, person: str, rotation: str) -> str:
-    """ "Primary on call: Alice Nguyen (Platform)"."""
-    return f"{ROLE_TITLES[role]} on call: {person} ({rotation})"
+def summary(role: Duty, person: str, rotation: str, covering: str = "") -> str:
+    """ "Primary on call: Alice Nguyen (Platform)", and ", covering Bob Okafor" for a cover."""
+    whom = f", covering {covering}" if covering else ""
+    return f"{ROLE_TITLES[role]} on call: {person} ({rotation}){whom}"
 
 
 def describe(

@@ -97,6 +97,8 @@ class PublishedShift(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices)
     engineer = models.ForeignKey(Engineer, on_delete=models.CASCADE, related_name="published")
     person_name = models.CharField(max_length=200)
+    # Whom the person covers in this piece (an override or cover), "" when rostered.
+    covering_name = models.CharField(max_length=200, blank=True, default="")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     # Who holds the partner roles during this piece: [{"role", "name", "from"}], "from" in ISO.

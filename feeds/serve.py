@@ -39,7 +39,7 @@ FETCH_NOTED_EVERY = timedelta(minutes=5)
 MY_SHIFTS = "my-shifts"
 KINDS = {"all": None, "primary": Role.PRIMARY, "secondary": Role.SECONDARY, "shadow": Role.SHADOW}
 # Changes whenever the feed's format does, so that clients fetch the new one.
-FORMAT = "1"
+FORMAT = "2"
 
 
 @dataclass(frozen=True)
@@ -249,7 +249,9 @@ def render_feed(
     events = [
         feeds.FeedEvent(
             uid=row.uid,
-            summary=feeds.summary(Duty(row.role), row.person_name, row.rotation.name),
+            summary=feeds.summary(
+                Duty(row.role), row.person_name, row.rotation.name, row.covering_name
+            ),
             description=feeds.describe(
                 Duty(row.role),
                 row.rotation.name,

@@ -65,6 +65,24 @@ def test_primary_feed_names_the_role_person_and_rotation(
     assert {str(e["SUMMARY"]).split(":")[0] for e in events(body)} == {"Primary on call"}
 
 
+def test_a_covered_piece_of_the_week_says_whom_it_covers(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    create_override(
+        platform,
+        role="primary",
+        engineer=cast["dave"],
+        starts_at=NOW,
+        ends_at=NOW + timedelta(hours=6),
+        reason="Alice at the dentist",
+        by=None,
+    )
+    _, body, _ = fetch(client, token_of(cast["erin"]), "platform.primary")
+    assert event_at(body, NOW)["SUMMARY"] == "Primary on call: Dave (Platform), covering Alice"
+    later = event_at(body, NOW + timedelta(hours=7))
+    assert later["SUMMARY"] == "Primary on call: Alice (Platform)"
+
+
 def test_description_gives_the_handoff_the_partner_and_a_link_back(
     client: Client, platform: Rotation, cast: dict[str, Engineer]
 ) -> None:
@@ -174,7 +192,7 @@ def test_an_override_changes_only_the_shift_it_cuts(
     assert new[uid]["LAST-MODIFIED"].dt == NOW + timedelta(hours=1)
     assert new[uid].end == start
     covering = event_at(after, start)
-    assert covering["SUMMARY"] == "Primary on call: Dave (Platform)"
+    assert covering["SUMMARY"] == "Primary on call: Dave (Platform), covering Alice"
     assert (covering.start, covering.end) == (start, end)
     assert event_at(after, end)["SUMMARY"] == "Primary on call: Alice (Platform)"
     untouched = [u for u in old if u != uid]

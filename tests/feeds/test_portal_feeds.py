@@ -76,7 +76,8 @@ def expected(rotation: Rotation) -> list[tuple[datetime, datetime, str]]:
         (
             shift.start,
             shift.end,
-            f"{titles.get(shift.role, 'Shadow')} on call: {names[shift.member]} ({rotation.name})",
+            f"{titles.get(shift.role, 'Shadow')} on call: {names[shift.member]} ({rotation.name})"
+            + (f", covering {names[shift.covering]}" if shift.covering else ""),
         )
         for shift in schedule.effective_stretches(spec, overrides, start, end)
     )
