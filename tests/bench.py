@@ -333,7 +333,7 @@ class Result:
     engineers: int
     loads: dict[str, list[Load]]
     queries: dict[str, dict[str, int]]
-    past_shifts: dict[str, int]
+    past_shifts: dict[str, str]
     shifts: int
     fresh: tuple[bool, str]
     writes: dict[str, Any]
@@ -440,7 +440,7 @@ def report(results: list[Result], generator: str) -> None:
             )
     print()
     print(
-        f"Unchanged feed against the one-query 304 floor (goal: at most {FLOOR_GAP:.0%} "
+        f"Unchanged feed against the one-query 304 floor (goal: at most {FLOOR_GAP * 100:.0f} "
         "points below it),\nand calendar publications while measuring (goal: 0, no schedule "
         "write happened)"
     )
@@ -479,8 +479,8 @@ def report(results: list[Result], generator: str) -> None:
     for result in results:
         past = result.past_shifts
         print(
-            f"  ({result.engineers} engineers: {past['1 year']} then {past['10 years']} past "
-            f"shift rows, {result.shifts} in all)"
+            f"  ({result.engineers} engineers: {past['1 year']}, then {past['10 years']}; "
+            f"{result.shifts} shift rows in all)"
         )
     print()
     print("Never a stale answer (roster reversed under the running server, then asked at once)")

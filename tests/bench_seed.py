@@ -53,7 +53,7 @@ def prepare(engineers: int) -> dict[str, Any]:
     from portal.models import ApiToken, TopicStamp, hash_token
     from rotation import schedule
     from rotation.actions import save_roster
-    from rotation.models import Engineer, Rotation, Shift, schedule_of
+    from rotation.models import Engineer, Override, RosterEra, Rotation, Shift, schedule_of
     from runbooks.markdown import render
     from runbooks.models import Runbook
 
@@ -79,7 +79,7 @@ def prepare(engineers: int) -> dict[str, Any]:
     assert spec is not None
     ids = dict(Engineer.objects.values_list("email", "id"))
 
-    def store_history(since: datetime) -> int:
+    def store_history(since: datetime) -> str:
         Shift.objects.bulk_create(
             (
                 Shift(
@@ -93,7 +93,43 @@ def prepare(engineers: int) -> dict[str, Any]:
             ),
             ignore_conflicts=True,
         )
-        return Shift.objects.filter(rotation=rotation, starts_at__lte=now).count()
+        # History the effective schedule reads: a roster change every quarter (every era is
+        # loaded for the chain rule) and a day's override every week.
+        first = rotation.eras.get()
+        handoffs = [
+            rotation.calendar.handoff_at(starts_on + timedelta(weeks=week))
+            for week in range(1, 530)
+        ]
+        past = [handoff for handoff in handoffs if since <= handoff < now - timedelta(weeks=2)]
+        RosterEra.objects.bulk_create(
+            (
+                RosterEra(
+                    rotation=rotation,
+                    starts_at=handoff,
+                    member_ids=first.member_ids[n % 7 :] + first.member_ids[: n % 7],
+                    time_zone=first.time_zone,
+                    handoff_weekday=first.handoff_weekday,
+                    handoff_time=first.handoff_time,
+                )
+                for n, handoff in enumerate(past[::13], start=1)
+            ),
+            ignore_conflicts=True,
+        )
+        Override.objects.bulk_create(
+            Override(
+                rotation=rotation,
+                role="primary",
+                engineer=members[-1],
+                starts_at=handoff + timedelta(days=2),
+                ends_at=handoff + timedelta(days=3),
+                reason="history",
+            )
+            for handoff in past
+            if not Override.objects.filter(rotation=rotation, starts_at=handoff + timedelta(days=2))
+        )
+        shifts = Shift.objects.filter(rotation=rotation, starts_at__lte=now).count()
+        eras, overrides = rotation.eras.count(), rotation.overrides.count()
+        return f"{shifts} past shift rows, {eras} roster eras, {overrides} overrides"
 
     raw_token = ApiToken.generate()
     ApiToken.objects.create(user=user, token_hash=hash_token(raw_token))
@@ -159,7 +195,7 @@ def prepare(engineers: int) -> dict[str, Any]:
                 counts[f"{name} {state}"] = len(queries.captured_queries)
         return counts
 
-    past_shifts: dict[str, int] = {}
+    past_shifts: dict[str, str] = {}
     queries: dict[str, dict[str, int]] = {}
     for label, since in (("1 year", now - timedelta(days=365)), ("10 years", spec.start)):
         past_shifts[label] = store_history(since)
