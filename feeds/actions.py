@@ -82,10 +82,11 @@ def publish_calendars(*, now: datetime | None = None) -> Publication:
     for uid, entry in desired.items():
         row = stored.get(uid)
         if row is None:
-            PublishedShift.objects.create(
-                uid=uid, **dataclasses.asdict(entry), created_at=now, modified_at=now
+            changed.append(
+                PublishedShift(
+                    uid=uid, **dataclasses.asdict(entry), created_at=now, modified_at=now
+                )
             )
-            changed.append(PublishedShift(uid=uid))
         elif row.fingerprint != entry.fingerprint or row.is_withdrawn:
             for name, value in dataclasses.asdict(entry).items():
                 setattr(row, name, value)
@@ -95,7 +96,9 @@ def publish_calendars(*, now: datetime | None = None) -> Publication:
         if uid not in desired and not row.is_withdrawn:
             row.sequence, row.modified_at, row.is_withdrawn = row.sequence + 1, now, True
             changed.append(row)
+    # One statement each for the new events and the changed ones, however many there are.
     updates = [row for row in changed if row.pk]
+    PublishedShift.objects.bulk_create(row for row in changed if row.pk is None)
     PublishedShift.objects.bulk_update(
         updates, [*_PUBLISHED_FIELDS, "sequence", "modified_at", "is_withdrawn"]
     )

@@ -95,7 +95,8 @@ def prepare(engineers: int) -> dict[str, Any]:
         )
         # History the effective schedule reads: a roster change every quarter (every era is
         # loaded for the chain rule) and a day's override every week.
-        first = rotation.eras.get()
+        first = rotation.eras.order_by("starts_at").first()
+        assert first is not None
         handoffs = [
             rotation.calendar.handoff_at(starts_on + timedelta(weeks=week))
             for week in range(1, 530)
