@@ -26,8 +26,9 @@ from tests.feeds.test_feeds import fetch, token_of
 
 pytestmark = pytest.mark.django_db
 
-# FROM or JOIN, then a table name, quoted (PostgreSQL, Django) or not (hand-written SQL).
-_READ = re.compile(r"\b(?:FROM|JOIN)\s+\"?([a-z_][a-z0-9_]*)\"?", re.IGNORECASE)
+# FROM or JOIN, then a table name, quoted (PostgreSQL, Django) or not (hand-written SQL); not
+# a set-returning function such as the UNNEST(...) of PostgreSQL's bulk inserts.
+_READ = re.compile(r"\b(?:FROM|JOIN)\s+\"?([a-z_][a-z0-9_]*)\b\"?(?!\s*\()", re.IGNORECASE)
 STAMPS = "portal_topicstamp"
 
 
