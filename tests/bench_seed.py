@@ -101,7 +101,8 @@ def prepare(engineers: int) -> dict[str, Any]:
             rotation.calendar.handoff_at(starts_on + timedelta(weeks=week))
             for week in range(1, 530)
         ]
-        past = [handoff for handoff in handoffs if since <= handoff < now - timedelta(weeks=2)]
+        # Older than any published feed reaches (40 days back), so it is history for every reader.
+        past = [handoff for handoff in handoffs if since <= handoff < now - timedelta(weeks=8)]
         RosterEra.objects.bulk_create(
             (
                 RosterEra(
