@@ -106,17 +106,35 @@ def history(request: HttpRequest, slug: str) -> HttpResponse:
     runbook = get_object_or_404(Runbook, slug=slug)
     revisions = list(runbook.revisions.select_related("author"))
     numbers = {r.number: r for r in revisions}
-    newer = numbers.get(int(request.GET.get("to") or runbook.revision))
-    older = numbers.get(int(request.GET.get("from") or max(runbook.revision - 1, 1)))
-    diff = diff_lines(older.body, newer.body) if older and newer else []
+    wanted = {
+        "to": _revision_number(request.GET.get("to"), runbook.revision),
+        "from": _revision_number(request.GET.get("from"), max(runbook.revision - 1, 1)),
+    }
+    bad = [name for name, number in wanted.items() if number not in numbers]
+    newer, older = numbers.get(wanted["to"] or 0), numbers.get(wanted["from"] or 0)
     context = {
         "runbook": runbook,
         "revisions": revisions,
         "older": older,
         "newer": newer,
-        "diff": diff,
+        "diff": diff_lines(older.body, newer.body) if older and newer else [],
+        "error": f"Pick revisions between 1 and {runbook.revision} to compare ({', '.join(bad)})."
+        if bad and revisions
+        else "",
     }
-    return render(request, "runbooks/history.html", context)
+    return render(
+        request, "runbooks/history.html", context, status=400 if context["error"] else 200
+    )
+
+
+def _revision_number(text: str | None, default: int) -> int | None:
+    """A revision number from the query string; None when it is not a whole number."""
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        return None
 
 
 @require_POST

@@ -250,3 +250,18 @@ def test_list_and_page_cost_the_same_queries_with_5000_pages(
     search.rebuild()
     many = {path: cost(path) for path in few}
     assert many == few, connection.queries[-6:]
+
+
+@pytest.mark.parametrize("query", [{"from": "x"}, {"to": "1.5"}, {"from": "99"}, {"to": "-3"}])
+def test_history_answers_a_bad_revision_number_with_a_message(
+    client: Client, cast: dict[str, Engineer], query: dict[str, str]
+) -> None:
+    login(client, "alice")
+    created = client.post(
+        "/runbooks/new/",
+        {"title": "DB failover", "body": "one", "base_revision": 0, "review_interval_days": 90},
+    )
+    assert created.status_code == 302
+    response = client.get("/runbooks/db-failover/history/", query)
+    assert response.status_code == 400
+    assert "Pick revisions between 1 and 1 to compare" in response.content.decode()
