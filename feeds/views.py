@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from feeds import actions, serve
@@ -74,6 +75,7 @@ def _feed_response(
     return response
 
 
+@never_cache  # every address on it carries the person's feed token
 def calendars_page(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     token = actions.feed_token_of(user)

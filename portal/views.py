@@ -139,6 +139,7 @@ def rotation_cards(my_zone: str, can_edit: bool, found: Stamps | None, now: date
     return remember(key, pick(found, "schedule"), now, render_cards)
 
 
+@never_cache  # it shows the person's private feed address
 def me(request: HttpRequest) -> HttpResponse:
     """My next six months of shifts, my feeds, and my share of on-call time this quarter.
 
@@ -167,11 +168,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
+@never_cache
 def api_token(request: HttpRequest) -> HttpResponse:
     has_token = ApiToken.objects.filter(user=signed_in_user(request)).exists()
     return render(request, "portal/api_token.html", {"has_token": has_token})
 
 
+@never_cache  # the page that shows a new token must never be kept by a cache or a browser
 @require_POST
 def api_token_rotate(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
