@@ -209,6 +209,27 @@ def sync_policy(
 ) -> SyncRun:
     """One run for one rotation; always returns the recorded run, failed or not.
 
+    A dry run writes nothing at all, neither the run nor a matched user id nor an audit entry:
+    it runs in a transaction that is rolled back, and returns the run unsaved."""
+    if not dry_run:
+        return _sync_policy(rotation, client, dry_run=False, match_roster=match_roster, now=now)
+    with transaction.atomic():
+        run = _sync_policy(rotation, client, dry_run=True, match_roster=match_roster, now=now)
+        transaction.set_rollback(True)
+    run.pk = None
+    return run
+
+
+def _sync_policy(
+    rotation: Rotation,
+    client: PagerDuty,
+    *,
+    dry_run: bool,
+    match_roster: bool,
+    now: datetime | None,
+) -> SyncRun:
+    """``sync_policy``'s run, recorded.
+
     With ``match_roster`` it first looks up the PagerDuty user of every rostered engineer who
     has none yet, so that one missing shows as a problem before their turn (no calls once
     everyone is matched)."""

@@ -18,6 +18,7 @@ from pagerduty.client import PagerDuty
 from pagerduty.fake import FakePagerDuty
 from pagerduty.jobs import sync_pagerduty_policies
 from pagerduty.models import SyncRun
+from portal.models import AuditEntry
 from rotation.actions import create_override
 from rotation.models import Engineer, Override, Rotation, Shift
 from tests.conftest import NOW, fake_client, login
@@ -164,13 +165,17 @@ def test_someone_with_no_pagerduty_user_stops_the_sync_and_shows_on_the_dashboar
 def test_a_dry_run_says_what_would_change_and_writes_nothing(
     linked: Rotation, fake: FakePagerDuty, pagerduty: PagerDuty
 ) -> None:
-    run = pagerduty_sync.sync_policy(linked, pagerduty, dry_run=True, now=NOW)
+    before = portal_data(), AuditEntry.objects.count()
+    run = pagerduty_sync.sync_policy(linked, pagerduty, dry_run=True, match_roster=True, now=NOW)
     assert run.outcome == SyncRun.Outcome.WOULD_CHANGE
     assert run.changed["levels"] == [
         {"delay": 5, "targets": [f"user:{IDS['alice']}"]},
         {"delay": 5, "targets": [f"user:{IDS['erin']}"]},
     ]
     assert level_ids(fake) == [(30, [IDS["dave"]]), (30, [IDS["alice"]])]
+    # Nothing written in the portal either: no run, no matched user ids, no audit entries.
+    assert (portal_data(), AuditEntry.objects.count()) == before
+    assert not SyncRun.objects.exists()
 
 
 def portal_data() -> list[Any]:
