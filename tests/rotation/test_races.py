@@ -14,7 +14,13 @@ from datetime import datetime, timedelta
 import pytest
 from django.db import connections
 
-from rotation.actions import RosterError, check_effective, create_override, future_overrides
+from rotation.actions import (
+    RosterError,
+    check_effective,
+    create_override,
+    future_overrides,
+    save_roster,
+)
 from rotation.models import Engineer, Override, Rotation, schedule_of
 from tests.conftest import NOW, make_engineer
 
@@ -71,3 +77,45 @@ def test_twenty_concurrent_conflicting_overrides_save_exactly_the_valid_ones(
     # The invariants hold at every instant afterwards: nothing the saved overrides break.
     plan = schedule_of(platform)
     check_effective(platform, (plan, []), (plan, future_overrides(platform, NOW)), now=NOW)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_roster_saves_apply_one_after_the_other(
+    platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    # Issue 12: on PostgreSQL two roster saves at once gave an IntegrityError (both deleted
+    # and re-inserted the same memberships and eras). Ten threads save five orders at once.
+    orders = [
+        [cast["dave"], cast["alice"], cast["erin"], cast["bob"]],
+        [cast["alice"], cast["dave"], cast["erin"], cast["bob"]],
+        [cast["erin"], cast["alice"], cast["dave"], cast["bob"]],
+        [cast["dave"], cast["erin"], cast["alice"], cast["bob"]],
+        [cast["alice"], cast["erin"], cast["dave"], cast["bob"]],
+    ] * 2
+    barrier = threading.Barrier(len(orders))
+    failures: list[BaseException] = []
+
+    def save(order: list[Engineer]) -> None:
+        try:
+            rotation = Rotation.objects.get(pk=platform.pk)
+            barrier.wait(timeout=30)
+            save_roster(rotation, order, by=None)
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=save, args=(order,)) for order in orders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    # The last save wins whole: its order is the roster and the era from the next handoff.
+    members = list(
+        platform.memberships.order_by("position").values_list("engineer__email", flat=True)
+    )
+    (era,) = [e for e in platform.eras.order_by("starts_at") if e.starts_at > NOW]
+    emails = dict(Engineer.objects.values_list("id", "email"))
+    assert [emails[i] for i in era.member_ids] == members
+    assert sorted(members) == sorted(e.email for e in orders[0])
