@@ -87,9 +87,19 @@ def open_incident(fields: dict[str, Any], *, by: User, now: datetime | None = No
 def update_incident(
     incident: Incident, changes: dict[str, Any], *, by: User, now: datetime | None = None
 ) -> Incident:
-    """Apply a valid form's changes; each changed field gets its timeline entry."""
+    """Apply a valid form's changes; each changed field gets its timeline entry.
+
+    PermissionError, before anything is written, if ``by`` is not a manager and would change
+    the commander: the commander may publish the post-mortem, so choosing oneself would be a
+    way round who may publish. The opener's choice at opening stands (see open_incident)."""
     now = now or timezone.now()
     changes = dict(changes)
+    if (
+        "commander" in changes
+        and changes["commander"] != incident.commander
+        and not (is_manager(by))
+    ):
+        raise PermissionError(COMMANDER_REFUSED)
     if "runbooks" in changes:
         wanted = list(changes.pop("runbooks") or [])
         if {r.pk for r in wanted} != set(incident.runbooks.values_list("pk", flat=True)):
@@ -211,12 +221,30 @@ def send_update(
     return update
 
 
+COMMANDER_REFUSED = "Only a manager may change the commander of an open incident."
+WHO_MAY_PUBLISH = "only the post-mortem's owner, the incident's commander or a manager may"
+
+
+def is_manager(user: User) -> bool:
+    """Managers edit rotations (the Managers group's permission); superusers have every one."""
+    return user.has_perm("rotation.change_rotation")
+
+
 def may_publish(postmortem: Postmortem, user: User) -> bool:
-    """Only the owner, the incident's commander or a manager may publish a post-mortem."""
-    if user.has_perm("rotation.change_rotation"):
+    """Only the owner, the incident's commander or a manager may publish a post-mortem, take
+    it back, or revise it once published."""
+    if is_manager(user):
         return True
     people = {postmortem.owner.user_id, getattr(postmortem.incident.commander, "user_id", None)}
     return user.pk in people
+
+
+class PostmortemPermissionError(PermissionError):
+    """A refused post-mortem save, naming the form field it is about (None: the whole form)."""
+
+    def __init__(self, message: str, field: str | None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @transaction.atomic
@@ -228,14 +256,47 @@ def save_postmortem(
     by: User,
     now: datetime | None = None,
 ) -> Postmortem:
-    """Save the sections and move the status; PermissionError if ``by`` may not publish."""
+    """Save the sections and move the status.
+
+    Publishing, un-publishing and revising a published post-mortem are for ``may_publish``'s
+    people only; anyone else gets PostmortemPermissionError before anything is written. A
+    revision after publication is never silent: the timeline names who changed which sections
+    (and the audit log keeps them)."""
     now = now or timezone.now()
-    if status == PostmortemStatus.PUBLISHED and postmortem.status != status:
-        if not may_publish(postmortem, by):
-            raise PermissionError("only the owner, the commander or a manager may publish")
+    was_published = postmortem.status == PostmortemStatus.PUBLISHED
+    changed = [
+        heading
+        for name, heading in SECTIONS
+        if name in sections and sections[name] != getattr(postmortem, name)
+    ]
+    allowed = may_publish(postmortem, by)
+    if status == PostmortemStatus.PUBLISHED and not was_published and not allowed:
+        raise PostmortemPermissionError(
+            f"You cannot publish this post-mortem: {WHO_MAY_PUBLISH} publish", "status"
+        )
+    if was_published and status != PostmortemStatus.PUBLISHED and not allowed:
+        raise PostmortemPermissionError(
+            f"You cannot un-publish this post-mortem: {WHO_MAY_PUBLISH} un-publish", "status"
+        )
+    if was_published and changed and not allowed:
+        raise PostmortemPermissionError(
+            f"You cannot revise this published post-mortem: {WHO_MAY_PUBLISH} revise it", None
+        )
+    if status == PostmortemStatus.PUBLISHED and not was_published:
         postmortem.published_at = now
     for name, _ in SECTIONS:
         setattr(postmortem, name, sections.get(name, getattr(postmortem, name)))
+    if was_published and changed:
+        note(
+            postmortem.incident,
+            "postmortem",
+            f"Post-mortem revised after publication by {_display_name(by)}: {', '.join(changed)}.",
+            by=by,
+            at=now,
+        )
+        AuditEntry.record(
+            "postmortem.revised", str(postmortem.incident_id), by=by, sections=changed
+        )
     if status != postmortem.status:
         note(
             postmortem.incident,
@@ -244,9 +305,23 @@ def save_postmortem(
             by=by,
             at=now,
         )
+        if PostmortemStatus.PUBLISHED in (status, postmortem.status):
+            AuditEntry.record(
+                "postmortem.published"
+                if status == PostmortemStatus.PUBLISHED
+                else "postmortem.unpublished",
+                str(postmortem.incident_id),
+                by=by,
+            )
     postmortem.status = status
     postmortem.save()
     return postmortem
+
+
+def _display_name(user: User) -> str:
+    """The engineer's name when the user is one, else the login: timeline text is read later."""
+    engineer = Engineer.objects.filter(user=user).first()
+    return engineer.name if engineer else user.get_username()
 
 
 @transaction.atomic

@@ -37,7 +37,7 @@ class IncidentForm(forms.ModelForm[Incident]):
         ]
         widgets = {name: DateTimeInput() for name in TIME_FIELDS} | {"severity": forms.RadioSelect}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, may_change_commander: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         severity: Any = self.fields["severity"]
         severity.choices = [
@@ -49,6 +49,12 @@ class IncidentForm(forms.ModelForm[Incident]):
         commander: Any = self.fields["commander"]
         commander.queryset = Engineer.objects.filter(is_active=True)
         commander.help_text = "Empty: the primary on call."
+        if not may_change_commander:
+            # The commander may publish the post-mortem, so after opening only a manager picks
+            # them; a disabled field keeps its initial value whatever is posted, and
+            # actions.update_incident refuses the change anyway.
+            commander.disabled = True
+            commander.help_text = "Only a manager may change the commander."
         self.fields["title"].widget.attrs["autofocus"] = True
 
 
@@ -78,10 +84,19 @@ class PostmortemForm(forms.ModelForm[Postmortem]):
         ]
         widgets = {name: forms.Textarea(attrs={"rows": 4}) for name in fields if name != "status"}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, may_publish: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         status: Any = self.fields["status"]
         status.choices = PostmortemStatus.choices
+        if not may_publish and (self.instance.status != PostmortemStatus.PUBLISHED):
+            # Not offered to those who may not publish. Only the widget narrows: a crafted
+            # "published" still passes the form and is refused by actions.save_postmortem
+            # with its message, one rule in one place.
+            status.widget.choices = [
+                (value, label)
+                for value, label in PostmortemStatus.choices
+                if value != PostmortemStatus.PUBLISHED
+            ]
 
 
 class ActionItemForm(forms.ModelForm[ActionItem]):

@@ -73,16 +73,23 @@ def incident_new(request: HttpRequest) -> HttpResponse:
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
     incident = get_object_or_404(Incident.objects.select_related("commander", "rotation"), pk=pk)
-    form = IncidentForm(instance=incident)
+    manager = actions.is_manager(user)
+    form = IncidentForm(instance=incident, may_change_commander=manager)
     note_form = NoteForm()
     if request.method == "POST":
         what = request.POST.get("action")
         if what == "update":
-            form = IncidentForm(request.POST, instance=Incident.objects.get(pk=pk))
+            form = IncidentForm(
+                request.POST, instance=Incident.objects.get(pk=pk), may_change_commander=manager
+            )
             if form.is_valid():
-                actions.update_incident(incident, form.cleaned_data, by=user)
-                messages.success(request, "Incident updated.")
-                return redirect(incident)
+                try:
+                    actions.update_incident(incident, form.cleaned_data, by=user)
+                except PermissionError as error:
+                    form.add_error("commander", str(error))
+                else:
+                    messages.success(request, "Incident updated.")
+                    return redirect(incident)
         elif what == "note":
             note_form = NoteForm(request.POST)
             if note_form.is_valid():
@@ -126,7 +133,8 @@ def send_update(request: HttpRequest, pk: int, update_id: int) -> HttpResponse:
 def postmortem(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
     pm = get_object_or_404(Postmortem.objects.select_related("incident", "owner"), incident_id=pk)
-    form = PostmortemForm(instance=pm)
+    may_publish = actions.may_publish(pm, user)
+    form = PostmortemForm(instance=pm, may_publish=may_publish)
     action_form = ActionItemForm(initial={"owner": pm.owner})
     if request.method == "POST":
         if request.POST.get("action") == "action_item":
@@ -135,13 +143,15 @@ def postmortem(request: HttpRequest, pk: int) -> HttpResponse:
                 actions.add_action_item(pm, action_form.cleaned_data, by=user)
                 return redirect(pm)
         else:
-            form = PostmortemForm(request.POST, instance=Postmortem.objects.get(pk=pm.pk))
+            form = PostmortemForm(
+                request.POST, instance=Postmortem.objects.get(pk=pm.pk), may_publish=may_publish
+            )
             if form.is_valid():
                 sections = {name: form.cleaned_data[name] for name, _ in SECTIONS}
                 try:
                     actions.save_postmortem(pm, sections, form.cleaned_data["status"], by=user)
-                except PermissionError as error:
-                    form.add_error("status", f"You cannot publish this post-mortem: {error}.")
+                except actions.PostmortemPermissionError as error:
+                    form.add_error(error.field, f"{error}.")
                 else:
                     messages.success(request, "Post-mortem saved.")
                     return redirect(pm)
@@ -152,7 +162,7 @@ def postmortem(request: HttpRequest, pk: int) -> HttpResponse:
         "action_form": action_form,
         "items": pm.actions.select_related("owner"),
         "sections": [(heading, getattr(pm, name)) for name, heading in SECTIONS],
-        "may_publish": actions.may_publish(pm, user),
+        "may_publish": may_publish,
         "today": timezone.localdate(),
     }
     return render(request, "incidents/postmortem.html", context)

@@ -13,8 +13,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from incidents import rules
-from incidents.models import ActionItem, Incident, Postmortem, TimelineEntry
+from incidents import actions, rules
+from incidents.models import SECTIONS, ActionItem, Incident, Postmortem, TimelineEntry
+from portal.models import AuditEntry
 from rotation.actions import save_roster
 from rotation.models import Engineer, Rotation
 from tests.conftest import NOW, login
@@ -253,6 +254,110 @@ def test_only_the_owner_the_commander_or_a_manager_may_publish(
     assert (postmortem.status == "published") is may
     if not may:
         assert "You cannot publish this post-mortem" in response.content.decode()
+
+
+def write(client: Client, postmortem: Postmortem, **changes: str) -> str:
+    """Post the post-mortem form as its page holds it, with ``changes``; the page shown back."""
+    postmortem.refresh_from_db()
+    fields = {name: getattr(postmortem, name) for name, _ in SECTIONS}
+    fields["status"] = postmortem.status
+    url = f"/incidents/{postmortem.incident_id}/postmortem/"
+    return client.post(url, {**fields, **changes}, follow=True).content.decode()
+
+
+def entries(postmortem: Postmortem) -> list[str]:
+    return list(postmortem.incident.timeline.values_list("text", flat=True))
+
+
+def test_an_engineer_who_makes_themselves_commander_still_cannot_publish(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    postmortem = resolved_sev1(login(client, "erin"))  # alice commands and owns it
+    url = f"/incidents/{postmortem.incident_id}/"
+    resolved = {"severity": "SEV1", "status": "resolved", "resolved_at": "2026-12-02T09:30"}
+    page = client.get(url).content.decode()
+    assert "Only a manager may change the commander." in page
+    client.post(url, {"action": "update", **form(**resolved, commander=cast["erin"].pk)})
+    postmortem.refresh_from_db()
+    assert postmortem.incident.commander == cast["alice"]
+    before = entries(postmortem)
+    page = write(client, postmortem, summary="Nothing to see.", status="published")
+    assert "You cannot publish this post-mortem" in page
+    postmortem.refresh_from_db()
+    assert (postmortem.status, postmortem.summary) == ("draft", "")
+    assert entries(postmortem) == before
+    # A manager may hand the incident over; the new commander may then publish.
+    login(client, "carol").post(
+        url, {"action": "update", **form(**resolved, commander=cast["erin"].pk)}
+    )
+    postmortem.refresh_from_db()
+    assert postmortem.incident.commander == cast["erin"]
+    write(login(client, "erin"), postmortem, summary="Checkout failed.", status="published")
+    postmortem.refresh_from_db()
+    assert postmortem.status == "published"
+
+
+def test_the_actions_refuse_a_commander_change_by_an_engineer(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    incident = open_one(login(client, "erin"))
+    with pytest.raises(PermissionError, match="Only a manager may change the commander"):
+        actions.update_incident(
+            incident, {"commander": cast["erin"], "severity": "SEV1"}, by=user("erin")
+        )
+    incident.refresh_from_db()
+    assert (incident.commander, incident.severity) == (cast["alice"], "SEV2")
+    assert incident.timeline.count() == 1
+
+
+def test_only_the_owner_the_commander_or_a_manager_may_unpublish_or_revise(
+    client: Client, platform: Rotation
+) -> None:
+    postmortem = resolved_sev1(login(client, "alice"))
+    write(client, postmortem, summary="Checkout failed.", status="published")
+    before = entries(postmortem)
+    login(client, "erin")
+    page = write(client, postmortem, status="draft")
+    assert "You cannot un-publish this post-mortem" in page
+    page = write(client, postmortem, summary="It was fine really.")
+    assert "You cannot revise this published post-mortem" in page
+    postmortem.refresh_from_db()
+    assert (postmortem.status, postmortem.summary) == ("published", "Checkout failed.")
+    assert entries(postmortem) == before
+    # The owner may take it back.
+    write(login(client, "alice"), postmortem, status="draft")
+    postmortem.refresh_from_db()
+    assert postmortem.status == "draft"
+    assert entries(postmortem)[-1] == "Post-mortem draft."
+
+
+def test_revising_a_published_postmortem_is_on_the_timeline(
+    client: Client, platform: Rotation
+) -> None:
+    postmortem = resolved_sev1(login(client, "alice"))
+    write(client, postmortem, summary="Checkout failed.", status="published")
+    write(client, postmortem, summary="Checkout failed for 40 minutes.", impact="All EU buyers.")
+    postmortem.refresh_from_db()
+    assert (postmortem.status, postmortem.impact) == ("published", "All EU buyers.")
+    assert entries(postmortem)[-1] == (
+        "Post-mortem revised after publication by Alice: Summary, Impact."
+    )
+    assert AuditEntry.objects.filter(action="postmortem.revised").exists()
+
+
+def test_a_manager_may_publish_and_only_those_who_may_are_offered_it(
+    client: Client, platform: Rotation
+) -> None:
+    postmortem = resolved_sev1(login(client, "erin"))
+    url = f"/incidents/{postmortem.incident_id}/postmortem/"
+    assert 'value="published"' not in client.get(url).content.decode()
+    login(client, "carol")
+    assert 'value="published"' in client.get(url).content.decode()
+    write(client, postmortem, summary="Checkout failed.", status="published")
+    postmortem.refresh_from_db()
+    assert postmortem.status == "published"
+    assert entries(postmortem)[-1] == "Post-mortem published."
+    assert AuditEntry.objects.filter(action="postmortem.published").exists()
 
 
 def test_postmortem_markdown_is_rendered_safely_and_exported(
