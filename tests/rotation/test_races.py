@@ -111,11 +111,13 @@ def test_concurrent_roster_saves_apply_one_after_the_other(
     for thread in threads:
         thread.join()
     assert failures == []
-    # The last save wins whole: its order is the roster and the era from the next handoff.
+    # The last save wins whole: its order is the roster and the latest era's.
     members = list(
         platform.memberships.order_by("position").values_list("engineer__email", flat=True)
     )
-    (era,) = [e for e in platform.eras.order_by("starts_at") if e.starts_at > NOW]
+    # (An order equal to the one in force adds no era, so take the latest, future or not.)
+    era = platform.eras.order_by("starts_at").last()
+    assert era is not None
     emails = dict(Engineer.objects.values_list("id", "email"))
     assert [emails[i] for i in era.member_ids] == members
     assert sorted(members) == sorted(e.email for e in orders[0])
