@@ -153,11 +153,11 @@ def shifts_begun(start: datetime, end: datetime) -> int:
         len(
             {
                 s.slot_start
-                for s in effective_schedule(rotation, start, end).stretches
+                for s in effective.stretches
                 if s.role == Duty.PRIMARY
                 and s.slot_start is not None
                 and start <= s.slot_start < end
             }
         )
-        for rotation in Rotation.objects.all()
+        for effective in effective_schedules(list(Rotation.objects.all()), start, end)
     )

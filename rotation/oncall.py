@@ -42,8 +42,6 @@ class OnCall:
     # Whom the primary and secondary cover (None when they hold the role as rostered).
     primary_covering: Engineer | None = None
     secondary_covering: Engineer | None = None
-    primary_reason: str = schedule.Reason.ROSTERED.value
-    secondary_reason: str = schedule.Reason.ROSTERED.value
     # The first instant after ``at`` at which the answer may differ (a handoff, an override's
     # edge); None when only a write can change it.
     changes_at: datetime | None = None
@@ -127,8 +125,6 @@ def _answer(effective: EffectiveSchedule, at: datetime) -> OnCall:
         next_secondary=_person(effective, effective.holder(Duty.SECONDARY, end)),
         primary_covering=effective.person(primary.covering if primary else None),
         secondary_covering=effective.person(secondary.covering if secondary else None),
-        primary_reason=primary.reason.value if primary else schedule.Reason.ROSTERED.value,
-        secondary_reason=secondary.reason.value if secondary else schedule.Reason.ROSTERED.value,
     )
 
 

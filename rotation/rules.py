@@ -5,6 +5,7 @@ Each check returns Problems whose messages name the person and the date, for peo
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, tzinfo
 
@@ -112,9 +113,13 @@ def effective_problems(
         )
 
     holding = [s for s in stretches if s.role != Duty.SHADOW and s.end > start]
-    primaries = [s for s in holding if s.role == Duty.PRIMARY]
+    # Stretches lie inside their slot, so a secondary can only overlap primaries of its slot.
+    primaries: dict[datetime | None, list[Stretch]] = defaultdict(list)
+    for stretch in holding:
+        if stretch.role == Duty.PRIMARY:
+            primaries[stretch.slot_start].append(stretch)
     for secondary in (s for s in holding if s.role == Duty.SECONDARY):
-        for primary in primaries:
+        for primary in primaries[secondary.slot_start]:
             if primary.member != secondary.member or not primary.overlaps(
                 secondary.start, secondary.end
             ):
