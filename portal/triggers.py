@@ -93,34 +93,17 @@ def watch_topic(
     schema_editor: BaseDatabaseSchemaEditor, topic: Topic, tables: Sequence[str]
 ) -> None:
     """Install ``topic``'s triggers on ``tables``; PostgreSQL's function comes from portal 0005."""
-    run = schema_editor.execute
-    vendor = schema_editor.connection.vendor
-    for table in tables:
-        if vendor == "postgresql":
-            # Per statement, not per row: a bulk write changes the stamp once.
-            run(
-                f"CREATE TRIGGER portal_topic_stamp AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
-                f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION portal_topic_stamp('{topic}')"
-            )
-        elif vendor == "sqlite":
-            for event in ("INSERT", "UPDATE", "DELETE"):
-                run(
-                    f"CREATE TRIGGER portal_topic_stamp_{table}_{event.lower()} AFTER {event} "
-                    f"ON {table} BEGIN UPDATE portal_topicstamp SET value = random() "
-                    f"WHERE topic = '{topic}'; END"
-                )
-        else:
-            raise NotImplementedError(f"no change-stamp triggers for {vendor}")
+    _install(
+        schema_editor,
+        tables,
+        "portal_topic_stamp",
+        f"portal_topic_stamp('{topic}')",
+        f"UPDATE portal_topicstamp SET value = random() WHERE topic = '{topic}'",
+    )
 
 
 def unwatch_topic(schema_editor: BaseDatabaseSchemaEditor, tables: Sequence[str]) -> None:
-    run = schema_editor.execute
-    for table in tables:
-        if schema_editor.connection.vendor == "postgresql":
-            run(f"DROP TRIGGER IF EXISTS portal_topic_stamp ON {table}")
-        else:
-            for event in ("insert", "update", "delete"):
-                run(f"DROP TRIGGER IF EXISTS portal_topic_stamp_{table}_{event}")
+    _uninstall(schema_editor, tables, "portal_topic_stamp")
 
 
 def watching_topic(topic: Topic, tables: Sequence[str]) -> migrations.RunPython:
@@ -140,33 +123,54 @@ def watching_topic(topic: Topic, tables: Sequence[str]) -> migrations.RunPython:
 
 def watch(schema_editor: BaseDatabaseSchemaEditor, tables: Sequence[str]) -> None:
     """Install the global triggers on ``tables`` (PostgreSQL's function comes from portal 0003)."""
+    _install(
+        schema_editor,
+        tables,
+        "portal_change_stamp",
+        "portal_change_stamp()",
+        "UPDATE portal_changestamp SET value = random() WHERE id = 1",
+    )
+
+
+def unwatch(schema_editor: BaseDatabaseSchemaEditor, tables: Sequence[str]) -> None:
+    _uninstall(schema_editor, tables, "portal_change_stamp")
+
+
+def _install(
+    schema_editor: BaseDatabaseSchemaEditor,
+    tables: Sequence[str],
+    name: str,
+    postgresql_call: str,
+    sqlite_update: str,
+) -> None:
+    """Triggers named ``name`` that run a stamp update after any write to each of ``tables``."""
     run = schema_editor.execute
     vendor = schema_editor.connection.vendor
     for table in tables:
         if vendor == "postgresql":
+            # Per statement, not per row: a bulk write changes the stamp once.
             run(
-                f"CREATE TRIGGER portal_change_stamp AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
-                f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION portal_change_stamp()"
+                f"CREATE TRIGGER {name} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+                f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {postgresql_call}"
             )
         elif vendor == "sqlite":
             for event in ("INSERT", "UPDATE", "DELETE"):
                 run(
-                    f"CREATE TRIGGER portal_change_stamp_{table}_{event.lower()} AFTER {event} "
-                    f"ON {table} BEGIN UPDATE portal_changestamp SET value = random() "
-                    f"WHERE id = 1; END"
+                    f"CREATE TRIGGER {name}_{table}_{event.lower()} AFTER {event} "
+                    f"ON {table} BEGIN {sqlite_update}; END"
                 )
         else:
             raise NotImplementedError(f"no change-stamp triggers for {vendor}")
 
 
-def unwatch(schema_editor: BaseDatabaseSchemaEditor, tables: Sequence[str]) -> None:
+def _uninstall(schema_editor: BaseDatabaseSchemaEditor, tables: Sequence[str], name: str) -> None:
     run = schema_editor.execute
     for table in tables:
         if schema_editor.connection.vendor == "postgresql":
-            run(f"DROP TRIGGER IF EXISTS portal_change_stamp ON {table}")
+            run(f"DROP TRIGGER IF EXISTS {name} ON {table}")
         else:
             for event in ("insert", "update", "delete"):
-                run(f"DROP TRIGGER IF EXISTS portal_change_stamp_{table}_{event}")
+                run(f"DROP TRIGGER IF EXISTS {name}_{table}_{event}")
 
 
 def watching(tables: Sequence[str]) -> migrations.RunPython:
