@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from rotation.schedule import Duty, Stretch
+from rotation.schedule import Duty
+from rotation.stretches import Stretch
 from rotation.zones import transitions
 
 PRODID = "-//On-call portal//Calendar feeds//EN"

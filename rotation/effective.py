@@ -1,7 +1,7 @@
 """The effective schedule: the one answer to "who holds which role, from when to when".
 
 Eras, shadow weeks and overrides (and, as they arrive, swaps and covers) applied by the engine
-(``schedule.effective_stretches``), each stretch saying why its person holds it. Every reader
+(``stretches.effective_stretches``), each stretch saying why its person holds it. Every reader
 (dashboard, schedule pages, ``/me/``, the API and ``oncall``, the feeds, the PagerDuty sync and
 drift, incident snapshots, metrics) asks this module; none assembles its own.
 """
@@ -13,9 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from rotation import schedule
+from rotation import schedule, stretches
 from rotation.models import Engineer, Override, Rotation, plans_of, schedule_of
-from rotation.schedule import Duty, Stretch
+from rotation.schedule import Duty
+from rotation.stretches import Stretch
 
 # A slot lasts at most 10.5 days (a calendar change), so an override that cuts a slot
 # overlapping a window lies within this margin of it: the one margin every reader gets.
@@ -36,7 +37,7 @@ class EffectiveSchedule:
         return self.people.get(email) if email else None
 
     def holder(self, role: Duty, when: datetime) -> Stretch | None:
-        return schedule.holder(self.stretches, role, when)
+        return stretches.holder(self.stretches, role, when)
 
     def shadows_at(self, when: datetime) -> list[Stretch]:
         return [s for s in self.stretches if s.role == Duty.SHADOW and s.holds(when)]
@@ -53,7 +54,7 @@ class EffectiveSchedule:
         return sorted(edges)
 
 
-def override_windows(overrides: Iterable[Override]) -> list[schedule.OverrideWindow]:
+def override_windows(overrides: Iterable[Override]) -> list[stretches.OverrideWindow]:
     """Stored overrides as the engine takes them, oldest first (a later one wins)."""
     # An override not saved yet (a writer's candidate) is the newest.
     return [o.as_schedule() for o in sorted(overrides, key=_age)]
@@ -121,14 +122,14 @@ def _assemble(
 ) -> EffectiveSchedule:
     if plan is None:
         return EffectiveSchedule(rotation, None, [], {}, {})
-    stretches = schedule.effective_stretches(plan, override_windows(rows), start, end)
+    found = stretches.effective_stretches(plan, override_windows(rows), start, end)
     people = people | {o.engineer.email: o.engineer for o in rows}
-    wanted = {s.member for s in stretches} | {s.covering for s in stretches if s.covering}
+    wanted = {s.member for s in found} | {s.covering for s in found if s.covering}
     missing = wanted - people.keys()
     if missing:
         people |= {e.email: e for e in Engineer.objects.filter(email__in=missing)}
     return EffectiveSchedule(
-        rotation, plan, stretches, people, {o.id: o for o in rows if o.id is not None}
+        rotation, plan, found, people, {o.id: o for o in rows if o.id is not None}
     )
 
 

@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from rotation import schedule
+from rotation import schedule, stretches
 
 
 def validate_time_zone(value: str) -> None:
@@ -206,8 +206,8 @@ class Override(models.Model):
     def __str__(self) -> str:
         return f"{self.engineer} as {self.role} {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%Y-%m-%d %H:%M}"
 
-    def as_schedule(self) -> schedule.OverrideWindow:
-        return schedule.OverrideWindow(
+    def as_schedule(self) -> stretches.OverrideWindow:
+        return stretches.OverrideWindow(
             schedule.Duty(self.role), self.engineer.email, self.starts_at, self.ends_at, ref=self.id
         )
 

@@ -21,7 +21,8 @@ from rotation.effective import (
     effective_schedules,
 )
 from rotation.models import Engineer, Rotation
-from rotation.schedule import Duty, Stretch
+from rotation.schedule import Duty
+from rotation.stretches import Stretch
 
 TICK = timedelta(microseconds=1)
 

@@ -12,17 +12,14 @@ from datetime import date, datetime, tzinfo
 from rotation.schedule import (
     WEEKDAYS,
     Duty,
-    OverrideWindow,
     Problem,
-    Reason,
     RotationPlan,
     ScheduleError,
     ShadowWeek,
-    Stretch,
-    effective_stretches,
     first_shift_start,
     shifts_between,
 )
+from rotation.stretches import OverrideWindow, Reason, Stretch, effective_stretches
 
 
 def problems(rotation: RotationPlan) -> list[Problem]:

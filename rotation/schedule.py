@@ -11,11 +11,7 @@ Vocabulary
   the era before it so that the chain carries across roster edits.
 - A *shadow week* books a new engineer beside the primary for the slot that starts on a
   handoff date; they must not hold primary or secondary before it ends.
-- An *override* puts someone else in one role for a window; it beats the schedule. A *cover*
-  is an override asked for by (or tied to) the person it covers.
-- The *effective schedule* is what really happens: slots cut where overrides begin and end,
-  as *stretches*, each saying why its person holds the role (rostered, override, swap, cover)
-  and whom it covers. Every reader of "who holds which role when" reads stretches.
+- Overrides, covers and the *effective schedule* they make are ``rotation/stretches.py``'s.
 
 Every instant is an aware ``datetime``; the engine returns UTC instants. Handoffs are computed
 as wall-clock times in the rotation's zone and converted to UTC only to compare, so a handoff
@@ -25,9 +21,7 @@ stays at 10:00 local across DST and the shift spanning a change lasts 167 or 169
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import enum
-import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -44,15 +38,6 @@ class Duty(enum.StrEnum):
     PRIMARY = "primary"
     SECONDARY = "secondary"
     SHADOW = "shadow"
-
-
-class Reason(enum.StrEnum):
-    """Why a stretch of the effective schedule is held by its person."""
-
-    ROSTERED = "rostered"
-    OVERRIDE = "override"
-    SWAP = "swap"
-    COVER = "cover"
 
 
 class ScheduleError(ValueError):
@@ -110,22 +95,6 @@ class ShadowWeek:
     week_of: date
 
 
-@dataclass(frozen=True)
-class OverrideWindow:
-    """``member`` holds ``role`` from ``start`` to ``end``; later overrides in a list win.
-
-    ``ref`` identifies the stored override (its id) so that a stretch can say which one put
-    its person there; ``reason`` is OVERRIDE for a manager's override, COVER for a cover.
-    """
-
-    role: Duty
-    member: str
-    start: datetime
-    end: datetime
-    ref: int | None = None
-    reason: Reason = Reason.OVERRIDE
-
-
 @dataclass(frozen=True, order=True)
 class PlannedShift:
     """Someone in one role from ``start`` to ``end`` (UTC)."""
@@ -134,46 +103,6 @@ class PlannedShift:
     end: datetime
     role: Duty
     member: str
-
-
-@dataclass(frozen=True, order=True)
-class Stretch:
-    """One piece of the effective schedule: ``member`` holds ``role`` over [start, end) (UTC).
-
-    A stretch lies inside one slot (``slot_start`` to ``slot_end``, handoff to handoff).
-    ``covering`` is the rostered person it replaces (None when rostered), ``override`` the
-    ``ref`` of the override that put ``member`` there.
-    """
-
-    start: datetime
-    end: datetime
-    role: Duty
-    member: str
-    reason: Reason = Reason.ROSTERED
-    covering: str | None = None
-    override: int | None = None
-    slot_start: datetime | None = None
-    slot_end: datetime | None = None
-
-    def overlaps(self, start: datetime, end: datetime) -> bool:
-        return self.start < end and self.end > start
-
-    def holds(self, when: datetime) -> bool:
-        return self.start <= when < self.end
-
-
-@dataclass(frozen=True)
-class OnDuty:
-    """Who holds each role at ``at``, when the slot ends and who takes over then."""
-
-    at: datetime
-    primary: str
-    secondary: str
-    shadows: tuple[str, ...]
-    shift_start: datetime
-    shift_end: datetime
-    next_primary: str
-    next_secondary: str
 
 
 @dataclass(frozen=True)
@@ -390,131 +319,6 @@ def _shadow_shifts(rotation: RotationPlan, start: datetime, end: datetime) -> li
         if window is not None and window[0] < end and window[1] > start:
             shifts.append(PlannedShift(window[0], window[1], Duty.SHADOW, booking.member))
     return shifts
-
-
-def overridden_by(
-    overrides: Sequence[OverrideWindow], role: Duty, when: datetime
-) -> OverrideWindow | None:
-    """The override that puts someone in ``role`` at ``when``: the last in the list covering it."""
-    for override in reversed(overrides):
-        if override.role == role and override.start <= when < override.end:
-            return override
-    return None
-
-
-def effective_stretches(
-    rotation: RotationPlan, overrides: Sequence[OverrideWindow], start: datetime, end: datetime
-) -> list[Stretch]:
-    """The effective schedule over [start, end): every stretch that overlaps the window.
-
-    Stretches are whole (not clipped to the window), so two readers asking about different
-    windows agree on every stretch they both see. Slots are cut where overrides begin and
-    end; a piece takes the last override in the list that covers it, else the rostered person.
-    Sorted by start, then role (primary, secondary, shadow), then member.
-    """
-    result: list[Stretch] = []
-    for shift in shifts_between(rotation, start, end):
-        if shift.role == Duty.SHADOW:
-            result.append(
-                Stretch(
-                    shift.start,
-                    shift.end,
-                    shift.role,
-                    shift.member,
-                    slot_start=shift.start,
-                    slot_end=shift.end,
-                )
-            )
-            continue
-        cuts = sorted(
-            {
-                edge
-                for o in overrides
-                if o.role == shift.role
-                for edge in (o.start, o.end)
-                if shift.start < edge < shift.end
-            }
-        )
-        pieces: list[Stretch] = []
-        for piece_start, piece_end in itertools.pairwise([shift.start, *cuts, shift.end]):
-            piece = _piece(
-                shift, overridden_by(overrides, shift.role, piece_start), piece_start, piece_end
-            )
-            last = pieces[-1] if pieces else None
-            if last is not None and _same_holding(last, piece):
-                pieces[-1] = dataclasses.replace(last, end=piece_end)
-            else:
-                pieces.append(piece)
-        result.extend(piece for piece in pieces if piece.overlaps(start, end))
-    result.sort(key=lambda s: (s.start, list(Duty).index(s.role), s.member))
-    return result
-
-
-def _piece(
-    shift: PlannedShift, override: OverrideWindow | None, start: datetime, end: datetime
-) -> Stretch:
-    # An override of the rostered person by themselves changes nothing: it reads as rostered.
-    if override is None or override.member == shift.member:
-        return Stretch(
-            start, end, shift.role, shift.member, slot_start=shift.start, slot_end=shift.end
-        )
-    return Stretch(
-        start,
-        end,
-        shift.role,
-        override.member,
-        reason=override.reason,
-        covering=shift.member,
-        override=override.ref,
-        slot_start=shift.start,
-        slot_end=shift.end,
-    )
-
-
-def _same_holding(a: Stretch, b: Stretch) -> bool:
-    return (a.member, a.reason, a.covering, a.override) == (
-        b.member,
-        b.reason,
-        b.covering,
-        b.override,
-    )
-
-
-def holder(stretches: Sequence[Stretch], role: Duty, when: datetime) -> Stretch | None:
-    """The stretch in which someone holds ``role`` at ``when``, if any."""
-    return next((s for s in stretches if s.role == role and s.holds(when)), None)
-
-
-def on_call_at(
-    rotation: RotationPlan, at: datetime, overrides: Sequence[OverrideWindow] = ()
-) -> OnDuty | None:
-    """Who is on call at ``at`` in the effective schedule; None before the rotation starts.
-
-    ``next_*`` are the people on call at ``shift_end``, the next handoff.
-    """
-    slot = rotation._slot_at(at)
-    if slot is None:
-        return None
-    end = slot.end
-    tick = timedelta(microseconds=1)
-    now = effective_stretches(rotation, overrides, at, at + tick)
-    then = effective_stretches(rotation, overrides, end, end + tick)
-
-    def who(stretches: list[Stretch], role: Duty, when: datetime) -> str:
-        found = holder(stretches, role, when)
-        assert found is not None, "the engine leaves no gap"
-        return found.member
-
-    return OnDuty(
-        at=at.astimezone(UTC),
-        primary=who(now, Duty.PRIMARY, at),
-        secondary=who(now, Duty.SECONDARY, at),
-        shadows=tuple(s.member for s in now if s.role == Duty.SHADOW),
-        shift_start=slot.start,
-        shift_end=end,
-        next_primary=who(then, Duty.PRIMARY, end),
-        next_secondary=who(then, Duty.SECONDARY, end),
-    )
 
 
 def slot_bounds(rotation: RotationPlan, at: datetime) -> tuple[datetime, datetime] | None:

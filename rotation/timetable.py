@@ -16,7 +16,7 @@ from django.conf import settings
 from rotation import schedule, weeks
 from rotation.effective import EffectiveSchedule, effective_schedule, effective_schedules
 from rotation.models import Engineer, Role, Rotation
-from rotation.schedule import Stretch
+from rotation.stretches import Stretch
 
 WEEK = timedelta(days=7)
 # The calendar page shows this many weeks, starting this many before the one asked for.

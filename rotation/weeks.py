@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from rotation import schedule
-from rotation.schedule import Duty, Reason
+from rotation.schedule import Duty
+from rotation.stretches import Reason, Stretch
 from rotation.zones import Transition, transitions
 
 WEEK = timedelta(days=7)
@@ -25,8 +25,8 @@ class Week:
 
     start: datetime
     end: datetime
-    primary: tuple[schedule.Stretch, ...]
-    secondary: tuple[schedule.Stretch, ...]
+    primary: tuple[Stretch, ...]
+    secondary: tuple[Stretch, ...]
     shadows: tuple[str, ...]
     clock_changes: tuple[Transition, ...]
 
@@ -44,9 +44,9 @@ class Week:
         return self.start <= when < self.end
 
 
-def weeks_of(stretches: Sequence[schedule.Stretch], zone: ZoneInfo) -> list[Week]:
+def weeks_of(stretches: Sequence[Stretch], zone: ZoneInfo) -> list[Week]:
     """The effective schedule's stretches grouped by slot, in order; clock changes of ``zone``."""
-    slots: dict[tuple[datetime, datetime], list[schedule.Stretch]] = defaultdict(list)
+    slots: dict[tuple[datetime, datetime], list[Stretch]] = defaultdict(list)
     for stretch in stretches:
         assert stretch.slot_start is not None and stretch.slot_end is not None
         slots[stretch.slot_start, stretch.slot_end].append(stretch)
@@ -69,7 +69,7 @@ def weeks_of(stretches: Sequence[schedule.Stretch], zone: ZoneInfo) -> list[Week
 
 
 def time_on_call(
-    final: Iterable[schedule.Stretch], start: datetime, end: datetime
+    final: Iterable[Stretch], start: datetime, end: datetime
 ) -> dict[str, dict[Duty, timedelta]]:
     """Time each person held primary and secondary within [start, end) of the final schedule
     (overrides applied); shadow weeks are learning, not on call, and are left out."""

@@ -219,10 +219,11 @@ def prepare(engineers: int) -> dict[str, Any]:
 
 def edit_roster(at: str) -> dict[str, Any]:
     """Reverse the roster order (from the next handoff); say who the engine now puts on call."""
+    from rotation.stretches import on_call_at
+
     _setup_django()
     from django.utils import timezone
 
-    from rotation import schedule
     from rotation.actions import save_roster
     from rotation.models import Engineer, Rotation
 
@@ -232,8 +233,8 @@ def edit_roster(at: str) -> dict[str, Any]:
     ]
     plan = save_roster(rotation, order[::-1], by=None)
     names = dict(Engineer.objects.values_list("email", "name"))
-    now = schedule.on_call_at(plan.after, timezone.now())
-    later = schedule.on_call_at(plan.after, datetime.fromisoformat(at))
+    now = on_call_at(plan.after, timezone.now())
+    later = on_call_at(plan.after, datetime.fromisoformat(at))
     assert now is not None and later is not None
     return {
         "effective": plan.effective.isoformat(),

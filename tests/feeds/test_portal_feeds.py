@@ -10,7 +10,7 @@ from django.test import Client
 
 from feeds.actions import feed_token_of
 from feeds.serve import feed_window
-from rotation import schedule
+from rotation import schedule, stretches
 from rotation.actions import create_override, save_roster
 from rotation.models import Engineer, Rotation, schedule_of
 from tests.conftest import NOW
@@ -79,7 +79,7 @@ def expected(rotation: Rotation) -> list[tuple[datetime, datetime, str]]:
             f"{titles.get(shift.role, 'Shadow')} on call: {names[shift.member]} ({rotation.name})"
             + (f", covering {names[shift.covering]}" if shift.covering else ""),
         )
-        for shift in schedule.effective_stretches(spec, overrides, start, end)
+        for shift in stretches.effective_stretches(spec, overrides, start, end)
     )
 
 

@@ -24,7 +24,8 @@ from rotation.actions import (
 )
 from rotation.effective import effective_schedule
 from rotation.models import Engineer, Override, Rotation
-from rotation.schedule import Duty, Reason
+from rotation.schedule import Duty
+from rotation.stretches import Reason
 from tests.conftest import NOW, login, make_engineer
 
 # Alice's primary week of 29 Dec, handoff to handoff (10:00 PST is 18:00 UTC).

@@ -15,16 +15,13 @@ from rotation.rules import effective_problems, new_problems, problems
 from rotation.schedule import (
     Calendar,
     Duty,
-    OverrideWindow,
-    Reason,
     RotationPlan,
     ScheduleError,
     ShadowWeek,
-    effective_stretches,
-    on_call_at,
     shifts_between,
     with_roster,
 )
+from rotation.stretches import OverrideWindow, Reason, effective_stretches, on_call_at
 
 LA = ZoneInfo("America/Los_Angeles")
 CAST = ["alice", "bob", "carol", "dan"]
