@@ -87,7 +87,7 @@ test: install-dev chromium $(ICALJS)/node_modules/.package-lock.json
 	$(BIN)/pytest
 
 bench: install-dev
-	$(BIN)/python tests/bench.py
+	$(BIN)/python -m tests.bench
 
 lint: install-dev
 	$(BIN)/ruff check .
