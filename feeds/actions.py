@@ -15,8 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-# ``feeds`` is the iCalendar writer: the name it had before the move keeps the code unchanged.
-from feeds import ical as feeds
+from feeds import ical
 from feeds.models import FeedFetch, FeedToken, Publication, PublishedShift, derive_feed_token
 from portal.models import Actor, AuditEntry, hash_token
 from portal.stamp import stamps
@@ -120,7 +119,7 @@ def _final_schedule(rotation: Rotation, start: datetime, end: datetime) -> dict[
     for shift in final:
         beside = [
             {"role": p.role.value, "name": people[p.member].name, "from": p.start.isoformat()}
-            for p in feeds.partners(shift, final)
+            for p in ical.partners(shift, final)
         ]
         person = people[shift.member]
         covering = people[shift.covering].name if shift.covering else ""
@@ -136,7 +135,7 @@ def _final_schedule(rotation: Rotation, start: datetime, end: datetime) -> dict[
             # Only when set, so that rostered events keep the fingerprints they had.
             *([covering] if covering else []),
         ]
-        published[feeds.event_uid(rotation.pk, shift)] = _Published(
+        published[ical.event_uid(rotation.pk, shift)] = _Published(
             rotation_id=rotation.pk,
             role=shift.role.value,
             engineer_id=person.pk,

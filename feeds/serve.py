@@ -21,8 +21,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.http import parse_etags
 
-# ``feeds`` is the iCalendar writer: the name it had before the move keeps the code unchanged.
-from feeds import ical as feeds
+from feeds import ical
 from feeds.actions import publication_is_current
 from feeds.models import FeedFetch, FeedToken, Publication, PublishedShift, feed_token_matches
 from portal.models import TopicStamp, hash_token
@@ -247,12 +246,12 @@ def render_feed(
 ) -> bytes:
     """The iCalendar text; ``link_of`` maps a rotation slug to its schedule page's URL."""
     events = [
-        feeds.FeedEvent(
+        ical.FeedEvent(
             uid=row.uid,
-            summary=feeds.summary(
+            summary=ical.summary(
                 Duty(row.role), row.person_name, row.rotation.name, row.covering_name
             ),
-            description=feeds.describe(
+            description=ical.describe(
                 Duty(row.role),
                 row.rotation.name,
                 ZoneInfo(row.rotation.time_zone),
@@ -274,7 +273,7 @@ def render_feed(
         for row in rows
     ]
     name, description = feed_title(request, rows)
-    return feeds.calendar_text(name, description, events, {event.zone for event in events})
+    return ical.calendar_text(name, description, events, {event.zone for event in events})
 
 
 def feed_text(request: FeedRequest, now: datetime, link_of: Callable[[str], str]) -> bytes | None:
