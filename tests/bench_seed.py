@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.bench import API, DASHBOARD, BenchError
+from tests.bench import BenchError
+from tests.bench_report import API, DASHBOARD
 
 INCIDENTS = 10_000  # the incident list is measured with this many stored
 RUNBOOKS = 5_000  # and a runbook page with this many pages
