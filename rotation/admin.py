@@ -6,6 +6,7 @@ written, and the schedule ahead is re-materialised while started shifts stay as 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Any
 from zoneinfo import available_timezones
@@ -16,7 +17,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
+from django.utils import timezone
 
+from portal.models import AuditEntry
 from rotation import actions
 from rotation.models import (
     Engineer,
@@ -105,8 +108,54 @@ class RosterEraInline(admin.TabularInline[RosterEra, Rotation]):
         return ", ".join(names.get(member_id, "?") for member_id in era.member_ids)
 
 
+def roster_version(rotation: Rotation) -> str:
+    """What a change form was opened on: the rotation's handoff and its roster rows. A form
+    saved after someone else's save would otherwise replace their roster with an older one (its
+    rows' ids no longer exist, which the admin showed as an error with no visible message)."""
+    rows = list(rotation.memberships.order_by("position").values_list("id", "engineer_id"))
+    handoff = Rotation.objects.filter(pk=rotation.pk).values_list(
+        "time_zone", "handoff_weekday", "handoff_time", "starts_on"
+    )
+    return hashlib.sha256(repr((rows, list(handoff))).encode()).hexdigest()[:20]
+
+
+def last_roster_change(rotation: Rotation) -> str:
+    entry = (
+        AuditEntry.objects.filter(action="roster.saved", subject=rotation.slug)
+        .select_related("actor")
+        .first()
+    )
+    if entry is None:
+        return "Someone changed this rotation"
+    who = "Someone"
+    if entry.actor is not None:
+        engineer = Engineer.objects.filter(user=entry.actor).values_list("name", flat=True).first()
+        who = engineer or entry.actor.get_full_name() or entry.actor.username
+    return f"{who} changed this rotation at {timezone.localtime(entry.at):%a %-d %b %H:%M %Z}"
+
+
 class RotationForm(forms.ModelForm[Rotation]):
     time_zone = forms.ChoiceField(choices=[(zone, zone) for zone in sorted(available_timezones())])
+    roster_version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["roster_version"].initial = roster_version(self.instance)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.instance.pk:
+            # The admin's change view is one transaction: the lock holds until the save is done,
+            # so no other save can come between this comparison and the write.
+            actions.lock_rotation(self.instance)
+            if cleaned.get("roster_version") != roster_version(self.instance):
+                raise ValidationError(
+                    f"{last_roster_change(self.instance)}, since you opened this page. Nothing was "
+                    "saved: reload the page to see the roster as it is now, then make your "
+                    "change again."
+                )
+        return cleaned
 
     class Meta:
         model = Rotation
@@ -130,7 +179,7 @@ class RotationAdmin(admin.ModelAdmin[Rotation]):
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline, RosterEraInline]
     fieldsets = [
-        (None, {"fields": ["name", "slug"]}),
+        (None, {"fields": ["name", "slug", "roster_version"]}),
         (
             "Handoff",
             {

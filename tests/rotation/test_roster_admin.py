@@ -11,6 +11,7 @@ from django_q.brokers import get_broker
 
 from portal.models import AuditEntry
 from rotation.actions import book_shadow_week, save_roster
+from rotation.admin import roster_version
 from rotation.jobs import tell_people_of_roster_change
 from rotation.models import Engineer, Membership, RosterEra, Rotation, Shift
 from tests.conftest import login
@@ -50,6 +51,7 @@ def roster_form(rotation: Rotation, order: list[Engineer], **changes: str) -> di
         data[f"memberships-{number}-rotation"] = str(rotation.pk)
     data["memberships-TOTAL_FORMS"] = str(len(rows))
     data["memberships-INITIAL_FORMS"] = str(len(existing))
+    data["roster_version"] = roster_version(rotation)
     data.update(changes)
     return data
 
@@ -213,6 +215,34 @@ def test_saving_the_same_roster_twice_changes_nothing(
     assert set(Shift.objects.values_list("id", flat=True)) == shifts
     assert AuditEntry.objects.count() == audit
     assert RosterEra.objects.filter(rotation=platform).count() == 1
+
+
+def test_a_roster_form_opened_before_someone_elses_save_is_refused_and_says_who(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    opened_by_dave = roster_form(platform, [cast["bob"], cast["alice"], cast["dave"], cast["erin"]])
+    login(client, "carol")
+    carols = [cast["erin"], cast["alice"], cast["dave"], cast["bob"]]
+    assert client.post(change_url(platform), roster_form(platform, carols)).status_code == 302
+
+    response = client.post(change_url(platform), opened_by_dave)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Carol changed this rotation at" in page
+    assert "Nothing was saved" in page
+    assert [m.engineer for m in platform.memberships.order_by("position")] == carols
+
+
+def test_a_roster_form_without_its_version_is_refused(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    login(client, "carol")
+    data = roster_form(platform, [cast["erin"], cast["alice"], cast["dave"], cast["bob"]])
+    del data["roster_version"]
+    response = client.post(change_url(platform), data)
+    assert response.status_code == 200
+    assert "Nothing was saved" in response.content.decode()
 
 
 def test_override_in_the_admin_is_refused_when_it_doubles_someone_up(
