@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -140,7 +141,11 @@ def _revision_number(text: str | None, default: int) -> int | None:
 @require_POST
 def restore(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     runbook = get_object_or_404(Runbook, slug=slug)
-    saved = actions.restore(runbook, number, by=signed_in_user(request))
+    try:
+        saved = actions.restore(runbook, number, by=signed_in_user(request))
+    except ValidationError as error:  # a revision from before the size limit
+        messages.error(request, " ".join(error.messages))
+        return redirect("runbooks:history", slug=runbook.slug)
     messages.success(request, f"Revision {number} restored as revision {saved.revision}.")
     return redirect(saved)
 
