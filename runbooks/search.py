@@ -144,6 +144,11 @@ class Results:
         """The place of the first hit among all hits, counting from 1."""
         return (self.number - 1) * self.per_page + 1
 
+    @property
+    def last(self) -> int:
+        """The place of the last hit among all hits."""
+        return self.first + len(self.hits) - 1
+
 
 def search(query: str, limit: int = PER_PAGE) -> list[Hit]:
     """The best ``limit`` pages matching every term of ``query``: title matches, then the rest.

@@ -21,6 +21,8 @@ from runbooks.history import diff_lines
 from runbooks.models import Runbook
 
 PAGE_SIZE = 50
+# Nobody reads 200,000 search results, and a larger offset would overflow PostgreSQL's.
+MAX_RESULT_PAGE = 10_000
 FIELDS = ["title", "body", "tags", "owner", "review_interval_days"]
 
 
@@ -28,7 +30,7 @@ def runbook_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     context: dict[str, object] = {"q": query, "now": timezone.now()}
     if query:
-        context["hits"] = search.search(query)
+        context["results"] = search.find(query, page=_page_number(request.GET.get("page")))
     else:
         pages = Runbook.objects.select_related("owner").defer("body", "html", "toc")
         context["page"] = Paginator(pages, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -126,6 +128,14 @@ def history(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request, "runbooks/history.html", context, status=400 if context["error"] else 200
     )
+
+
+def _page_number(text: str | None) -> int:
+    """A page of search results from the query string: 1 unless a sane whole number."""
+    try:
+        return min(max(int(text or 1), 1), MAX_RESULT_PAGE)
+    except ValueError:
+        return 1
 
 
 def _revision_number(text: str | None, default: int) -> int | None:

@@ -355,3 +355,20 @@ def test_restoring_a_revision_over_the_limit_is_refused_with_a_message(
     runbook.refresh_from_db()
     assert runbook.revision == 1
 
+
+def test_search_results_come_a_page_at_a_time(client: Client, platform: Rotation) -> None:
+    for n in range(search.PER_PAGE + 5):
+        page(f"Service {n}", "Restart the workers.")
+    login(client, "erin")
+
+    first = client.get("/runbooks/", {"q": "restart"}).content.decode()
+    second = client.get("/runbooks/", {"q": "restart", "page": "2"}).content.decode()
+    beyond = client.get("/runbooks/", {"q": "restart", "page": "9" * 40})
+    garbled = client.get("/runbooks/", {"q": "restart", "page": "two"}).content.decode()
+
+    assert "Results 1\u201320 for" in first and 'href="?q=restart&amp;page=2"' in first
+    assert "Results 21\u201325 for" in second and 'href="?q=restart&amp;page=1"' in second
+    assert "page=3" not in second
+    assert beyond.status_code == 200
+    assert "No results on page 10000" in beyond.content.decode()
+    assert "Results 1\u201320 for" in garbled
