@@ -6,6 +6,7 @@ engine's machinery say so.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import re
 import string
@@ -432,3 +433,9 @@ def test_the_largest_text_a_page_may_hold_saves_and_its_last_word_is_found() -> 
     [hit] = search.search("zanzibar")
     assert hit.slug == "big"
     assert "page <mark>zanzibar</mark>" in hit.snippet
+
+
+def test_the_search_repeats_the_index_expression_of_migration_0002() -> None:
+    migration = importlib.import_module("runbooks.migrations.0002_search_index")
+
+    assert search.DOCUMENT == migration.DOCUMENT
