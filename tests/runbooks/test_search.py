@@ -11,6 +11,7 @@ import itertools
 import re
 import string
 import time
+from collections.abc import Iterable
 from typing import Any
 from unittest.mock import patch
 
@@ -210,22 +211,29 @@ def test_limit_caps_the_hits() -> None:
     assert search.search("restart", limit=0) == []
 
 
-@pytest.fixture
-def library() -> int:
-    """5,000 pages written in bulk, as an import would, then indexed with one rebuild."""
+def add_in_bulk(pages: Iterable[tuple[str, str, str]]) -> int:
+    """Pages (slug, title, body) written in bulk, as an import would, then indexed with one
+    rebuild; returns how many are indexed."""
     now = timezone.now()
     Runbook.objects.bulk_create(
-        Runbook(
-            slug=f"page-{n}",
-            title=f"Service {n} {'failover' if n % 1000 == 0 else 'operations'}",
-            body=f"Runbook {n} for service-{n % 50}: restart the workers, then check "
+        Runbook(slug=slug, title=title, body=body, updated_at=now, review_due_at=now)
+        for slug, title, body in pages
+    )
+    return search.rebuild()
+
+
+@pytest.fixture
+def library() -> int:
+    """5,000 pages, a few with "failover" in the title and a tenth that escalate."""
+    return add_in_bulk(
+        (
+            f"page-{n}",
+            f"Service {n} {'failover' if n % 1000 == 0 else 'operations'}",
+            f"Runbook {n} for service-{n % 50}: restart the workers, then check "
             f"the queue. {'Escalate to the database team.' if n % 10 == 0 else ''}",
-            updated_at=now,
-            review_due_at=now,
         )
         for n in range(5000)
     )
-    return search.rebuild()
 
 
 def test_rebuild_indexes_every_page(library: int) -> None:
@@ -314,18 +322,10 @@ def test_a_page_with_fifty_thousand_matches_is_searched_in_linear_time() -> None
 @pytest.fixture
 def crowd() -> int:
     """20,000 pages that all match "restart"."""
-    now = timezone.now()
-    Runbook.objects.bulk_create(
-        Runbook(
-            slug=f"service-{n}",
-            title=f"Service {n}",
-            body=f"Restart service {n}, then restart its workers and check the queue.",
-            updated_at=now,
-            review_due_at=now,
-        )
+    return add_in_bulk(
+        (f"service-{n}", f"Service {n}", f"Restart service {n}, then its workers.")
         for n in range(20_000)
     )
-    return search.rebuild()
 
 
 def test_snippets_are_cut_for_the_page_of_hits_shown_only(
