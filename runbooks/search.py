@@ -119,8 +119,9 @@ def rebuild() -> int:
 def terms(query: str) -> list[str]:
     """The terms of ``query``: its space-separated words that hold a letter or digit.
 
-    A term with punctuation inside (``db-01.prod``, ``kube-proxy``) stays one term, matched as
-    a phrase, as each engine splits it in the page. The last term is also a prefix, but both
+    A term with punctuation inside (``db-01.prod``, ``kube-proxy``) stays one term, split as
+    each engine splits it in the page: a phrase on SQLite, the whole word and its parts on
+    PostgreSQL (see _POSTGRESQL_QUERY). The last term is also a prefix, but both
     engines stem it first, like a whole word: "runb" finds "runbook", while a partial word
     whose stem differs may not ("configura" misses "configuration"; on SQLite Porter turns
     "pay" into "pai", which misses "payment").
