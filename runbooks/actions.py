@@ -13,7 +13,7 @@ from django.utils.text import slugify
 
 from portal.models import AuditEntry
 from runbooks import markdown, search
-from runbooks.models import Revision, Runbook
+from runbooks.models import Revision, Runbook, validate_body_size
 
 
 class EditConflictError(Exception):
@@ -54,8 +54,12 @@ def save_page(
     """Save ``fields`` (title, body, tags, owner, review_interval_days) as a new revision.
 
     ``base_revision`` is the revision the editor started from: if the page has moved on since,
-    EditConflictError is raised and nothing is saved, so nobody's edit is silently lost.
+    EditConflictError is raised and nothing is saved, so nobody's edit is silently lost. A body
+    over MAX_BODY_BYTES raises ValidationError, as the form does: past it, not every word could
+    be searched.
     """
+    if "body" in fields:
+        validate_body_size(fields["body"])
     now = now or timezone.now()
     is_new = runbook is None
     if runbook is None:

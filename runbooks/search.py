@@ -1,35 +1,55 @@
 """Full-text search over runbook titles and bodies: ranked hits with highlighted snippets.
 
-Each database does the work with its own engine. PostgreSQL matches a weighted tsvector built in
-the query itself, which the GIN expression index of migration 0002 serves, so there is nothing to
-keep up to date. SQLite keeps an FTS5 table (also from 0002) that ``index`` and ``unindex`` update
-after every save and delete. Both read the user's text the same way, as plain terms that are ANDed
-with a prefix match on the last, and quote every term, so no input is ever read as query syntax.
+Each database finds and ranks the pages with its own engine. PostgreSQL matches a weighted
+tsvector built in the query itself, which the GIN expression index of migration 0002 serves, so
+there is nothing to keep up to date. SQLite keeps an FTS5 table (also from 0002) that ``index``
+and ``unindex`` update after every save and delete. Both read the user's text the same way, as
+plain terms that must all match, the last also as a prefix, and no input is ever read as query
+syntax.
+
+A search is two queries whatever the number of hits: the first ranks every matching page and
+returns one page of them, the second marks the matched words of those pages only. Each hit's
+snippet is then cut in one pass over its marked text (``snippet``). Neither engine's own snippet
+function is used: FTS5's ``snippet()`` and ``highlight()`` take time quadratic in the matches
+within a page (84,000 matches took 42 s), so on SQLite the marks come from runbooks.stems, which
+reads words as FTS5 does; PostgreSQL's ``ts_headline`` marks them in linear time.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
 from django.db import connection, transaction
-from django.db.models import Case, F, Value, When
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from runbooks import stems
 from runbooks.models import Runbook
 
-# Must match the expression of the GIN index in migration 0002, or PostgreSQL scans the table.
+# Must match the expression of the GIN index in migration 0002, to the letter, or PostgreSQL
+# scans the table (tests/runbooks/test_search.py compares them and reads the plan).
 CONFIG = "english"
+DOCUMENT = (
+    "setweight(to_tsvector('english'::regconfig, COALESCE(title, '')), 'A') || "
+    "setweight(to_tsvector('english'::regconfig, COALESCE(body, '')), 'B')"
+)
 # Longer input is cut: nobody types more, and PostgreSQL ignores words over 2,047 bytes.
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 20
+PER_PAGE = 20
 SNIPPET_WORDS = 20
+# A snippet's text is cut to this many characters when its words are very long ones.
+SNIPPET_CHARS = 320
 # Private-use characters mark the matches while the text is still raw, so the text can be
 # escaped as a whole and only then given its <mark> tags.
 START, STOP = "\ue000", "\ue001"
 _MARKED = re.compile(f"{START}([^{START}{STOP}]*){STOP}")
+_UNMARK = str.maketrans("", "", START + STOP)
+_SPACED = re.compile(r"\S+")
 # A term is a run of anything but space, control characters and the quote characters of the
 # two query languages (blanked rather than escaped: they separate words anyway).
 _TERM = re.compile(r"[^\s\x00-\x1f\x7f\"'\\]+")
@@ -99,8 +119,9 @@ def rebuild() -> int:
 def terms(query: str) -> list[str]:
     """The terms of ``query``: its space-separated words that hold a letter or digit.
 
-    A term with punctuation inside (``db-01.prod``, ``kube-proxy``) stays one term, matched as
-    a phrase, as each engine splits it in the page. The last term is also a prefix, but both
+    A term with punctuation inside (``db-01.prod``, ``kube-proxy``) stays one term, split as
+    each engine splits it in the page: a phrase on SQLite, the whole word and its parts on
+    PostgreSQL (see _POSTGRESQL_QUERY). The last term is also a prefix, but both
     engines stem it first, like a whole word: "runb" finds "runbook", while a partial word
     whose stem differs may not ("configura" misses "configuration"; on SQLite Porter turns
     "pay" into "pai", which misses "payment").
@@ -110,99 +131,229 @@ def terms(query: str) -> list[str]:
     return [term for term in _TERM.findall(text) if _WORD.search(term)][:MAX_TERMS]
 
 
-def search(query: str, limit: int = 20) -> list[Hit]:
-    """The pages matching every term of ``query``, best first: title matches, then the rest.
+@dataclass(frozen=True)
+class Results:
+    """One page of hits, best first, and whether more follow."""
+
+    hits: list[Hit]
+    number: int
+    per_page: int
+    more: bool
+
+    @property
+    def first(self) -> int:
+        """The place of the first hit among all hits, counting from 1."""
+        return (self.number - 1) * self.per_page + 1
+
+    @property
+    def last(self) -> int:
+        """The place of the last hit among all hits."""
+        return self.first + len(self.hits) - 1
+
+
+def search(query: str, limit: int = PER_PAGE) -> list[Hit]:
+    """The best ``limit`` pages matching every term of ``query``: title matches, then the rest.
 
     Never raises on what a user types; a query without words returns [] without a database query.
     """
+    return find(query, per_page=limit).hits
+
+
+def find(query: str, *, page: int = 1, per_page: int = PER_PAGE) -> Results:
+    """Page ``page`` (from 1) of the pages matching every term of ``query``, best first.
+
+    Two queries for any number of hits: one ranks them all and returns this page (and says
+    whether one more follows), one marks the matched words of this page's pages only; then one
+    pass over each of those texts cuts its snippet.
+    """
+    page = max(page, 1)
     words = terms(query)
-    if not words or limit < 1:
-        return []
+    if not words or per_page < 1:
+        return Results([], page, max(per_page, 1), more=False)
     if connection.vendor == "postgresql":
-        return _search_postgresql(words, limit)
-    if connection.vendor == "sqlite":
-        return _search_sqlite(words, limit)
-    raise NotImplementedError(f"no full-text search for {connection.vendor}")
+        ranked, marked = _ranked_postgresql, _marked_postgresql
+    elif connection.vendor == "sqlite":
+        ranked, marked = _ranked_sqlite, _marked_sqlite
+    else:
+        raise NotImplementedError(f"no full-text search for {connection.vendor}")
+    rows = ranked(words, per_page + 1, (page - 1) * per_page)
+    shown = rows[:per_page]
+    texts = marked(words, [pk for pk, *_ in shown])
+    hits = [
+        Hit(runbook_id=pk, slug=slug, title=title, snippet=snippet(*texts[pk]), rank=rank)
+        for pk, slug, title, rank in shown
+    ]
+    return Results(hits, page, per_page, more=len(rows) > per_page)
 
 
-def _search_postgresql(words: list[str], limit: int) -> list[Hit]:
-    # Each term is a quoted operand, which to_tsquery hands whole to the text parser.
-    operands = [f"'{word}'" for word in words]
-    operands[-1] += ":*"
-    query = SearchQuery(" & ".join(operands), search_type="raw", config=CONFIG)
-    document = SearchVector("title", weight="A", config=CONFIG) + SearchVector(
-        "body", weight="B", config=CONFIG
-    )
-    rows = (
-        Runbook.objects.alias(document=document, title_only=SearchVector("title", config=CONFIG))
-        .filter(document=query)
-        .annotate(
-            # ts_rank weights are D, C, B, A; normalization 1|32 divides by the log of the
-            # length and maps the result into [0, 1), below the title bonus of 1.
-            rank=Case(When(title_only=query, then=Value(1.0)), default=Value(0.0))
-            + SearchRank(F("document"), query, weights=[0.1, 0.2, 0.4, 1.0], normalization=33),
-            body_snippet=SearchHeadline(
-                "body",
-                query,
-                config=CONFIG,
-                start_sel=START,
-                stop_sel=STOP,
-                max_words=SNIPPET_WORDS,
-                min_words=SNIPPET_WORDS // 2,
-            ),
-            title_snippet=SearchHeadline(
-                "title", query, config=CONFIG, start_sel=START, stop_sel=STOP, highlight_all=True
-            ),
+def snippet(body: str, title: str) -> SafeString:
+    """Escaped HTML of about SNIPPET_WORDS words of ``body`` (a page's Markdown with each
+    matched word between START and STOP), where the most different matched words are, read as
+    the page reads, with the matches in <mark>; the marked ``title`` when the body has no match.
+    """
+    cut = _window(body)
+    return _highlight(title if cut is None else without_markdown(cut))
+
+
+def _window(marked: str) -> str | None:
+    """The cut of ``marked`` that a snippet shows, None when nothing in it is marked.
+
+    One pass: the words and the matches are listed once, and a window slides over the matches,
+    each entering it once and leaving it once.
+    """
+    spans = [found.span() for found in _SPACED.finditer(marked)]
+    matches: list[tuple[int, str]] = []  # (the word it is in, what it says), in order
+    word = 0
+    for found in _MARKED.finditer(marked):
+        while spans[word][1] <= found.start():
+            word += 1
+        matches.append((word, found.group(1).casefold()))
+    if not matches:
+        return None
+    # For each match, the shortest run of matches ending there within SNIPPET_WORDS words that
+    # says as many different things as it can: a run is kept only while it says more, or the
+    # same in fewer words, than the best so far, the first such winning.
+    inside: Counter[str] = Counter()
+    best, best_run = (0, 0), (0, 0)  # (different words, minus words spanned), (first, last)
+    first = 0
+    for last, (at, said) in enumerate(matches):
+        inside[said] += 1
+        while matches[first][0] <= at - SNIPPET_WORDS or inside[matches[first][1]] > 1:
+            gone = matches[first][1]
+            inside[gone] -= 1
+            if not inside[gone]:
+                del inside[gone]
+            first += 1
+        if (len(inside), matches[first][0] - at) > best:
+            best, best_run = (len(inside), matches[first][0] - at), (first, last)
+    run_start, run_end = matches[best_run[0]][0], matches[best_run[1]][0]
+    # The run in the middle of the window, unless an end of the page is nearer.
+    spare = SNIPPET_WORDS - (run_end - run_start + 1)
+    start_word = max(0, min(run_start - spare // 2, len(spans) - SNIPPET_WORDS))
+    end_word = min(len(spans), start_word + SNIPPET_WORDS)
+    lo, hi = spans[start_word][0], spans[end_word - 1][1]
+    if hi - lo > SNIPPET_CHARS:
+        # Very long words: the characters around the first match of the run.
+        at = marked.index(START, spans[run_start][0])
+        lo = max(lo, at - SNIPPET_CHARS // 4)
+        hi = min(hi, lo + SNIPPET_CHARS)
+    return ("… " if lo > 0 else "") + marked[lo:hi] + (" …" if hi < len(marked) else "")
+
+
+# The user's terms as one tsquery: every lexeme of every term, ANDed, the last term's as
+# prefixes. The lexemes come from to_tsvector, as the page's do. A term with punctuation inside
+# (kube-proxy) is the whole word and its parts, ANDed rather than a phrase: a tsvector records
+# every position past 16,383 as 16,383, so a phrase far into a long page would never match.
+# Lexemes never hold a quote or a backslash (terms have none), so quoting them is safe.
+_POSTGRESQL_QUERY = """
+    SELECT (
+        SELECT coalesce(string_agg('''' || lexeme || '''', ' & '), '')
+        FROM unnest(to_tsvector('english'::regconfig, %s))
+    )::tsquery && (
+        SELECT coalesce(string_agg('''' || lexeme || ''':*', ' & '), '')
+        FROM unnest(to_tsvector('english'::regconfig, %s))
+    )::tsquery AS query
+"""
+# ts_rank weights are D, C, B, A; normalization 1|32 divides by the log of the length and maps
+# the result into [0, 1), below the title bonus of 1.
+_POSTGRESQL_SEARCH = f"""
+    WITH q AS MATERIALIZED ({_POSTGRESQL_QUERY})
+    SELECT id, slug, title,
+        CASE WHEN to_tsvector('english'::regconfig, COALESCE(title, '')) @@ q.query
+            THEN 1.0 ELSE 0.0 END
+        + ts_rank('{{0.1, 0.2, 0.4, 1.0}}', {DOCUMENT}, q.query, 33) AS rank
+    FROM runbooks_runbook, q
+    WHERE {DOCUMENT} @@ q.query
+    ORDER BY rank DESC, title
+    LIMIT %s OFFSET %s
+"""
+# Every matched word marked, in time linear in the text; the page's own marker characters go.
+_POSTGRESQL_MARKED = f"""
+    WITH q AS MATERIALIZED ({_POSTGRESQL_QUERY})
+    SELECT id,
+        ts_headline('english'::regconfig, translate(body, %s, ''), q.query, %s),
+        ts_headline('english'::regconfig, translate(title, %s, ''), q.query, %s)
+    FROM runbooks_runbook, q
+    WHERE id = ANY(%s)
+"""
+
+
+def _postgresql_terms(words: list[str]) -> list[str]:
+    return [" ".join(words[:-1]), words[-1]]
+
+
+def _ranked_postgresql(words: list[str], limit: int, offset: int) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(_POSTGRESQL_SEARCH, [*_postgresql_terms(words), limit, offset])
+        return [(pk, slug, title, float(rank)) for pk, slug, title, rank in cursor.fetchall()]
+
+
+def _marked_postgresql(words: list[str], ids: list[int]) -> dict[int, tuple[str, str]]:
+    if not ids:
+        return {}
+    options = f"HighlightAll=true, StartSel={START}, StopSel={STOP}"
+    markers = START + STOP
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _POSTGRESQL_MARKED,
+            [*_postgresql_terms(words), markers, options, markers, options, ids],
         )
-        .order_by("-rank", "title")
-        .values_list("id", "slug", "title", "body_snippet", "title_snippet", "rank")[:limit]
-    )
-    return [_hit(*row) for row in rows]
+        return {pk: (body, title) for pk, body, title in cursor.fetchall()}
 
 
 # bm25() is lower for better matches, weighted per column (title, body); the IN subquery
-# marks the pages whose title alone matches the query. Both run on the FTS5 index.
+# marks the pages whose title alone matches the query. Both run on the FTS5 index, in time
+# linear in the matches.
 _SQLITE_SEARCH = """
     SELECT r.id, r.slug, r.title,
-        snippet(runbooks_search, 1, %s, %s, '…', %s),
-        highlight(runbooks_search, 0, %s, %s),
         bm25(runbooks_search, 10.0, 1.0) AS score,
         runbooks_search.rowid IN (SELECT rowid FROM runbooks_search(%s)) AS in_title
     FROM runbooks_search JOIN runbooks_runbook AS r ON r.id = runbooks_search.rowid
     WHERE runbooks_search MATCH %s
     ORDER BY in_title DESC, score, r.title
-    LIMIT %s
+    LIMIT %s OFFSET %s
 """
 
 
-def _search_sqlite(words: list[str], limit: int) -> list[Hit]:
+def _ranked_sqlite(words: list[str], limit: int, offset: int) -> list[tuple[Any, ...]]:
     # A double-quoted FTS5 string is a phrase whatever it holds; `_TERM` let no quote in.
     phrases = [f'"{word}"' for word in words]
     phrases[-1] += "*"
     match = " ".join(phrases)
-    params: list[str | int] = [
-        START,
-        STOP,
-        SNIPPET_WORDS,
-        START,
-        STOP,
-        f"title : ({match})",
-        match,
-        limit,
-    ]
     with connection.cursor() as cursor:
-        cursor.execute(_SQLITE_SEARCH, params)
+        cursor.execute(_SQLITE_SEARCH, [f"title : ({match})", match, limit, offset])
         rows = cursor.fetchall()
     return [
-        _hit(pk, slug, title, body, title_marked, in_title - score / (1 - score))
-        for pk, slug, title, body, title_marked, score, in_title in rows
+        (pk, slug, title, in_title - score / (1 - score))
+        for pk, slug, title, score, in_title in rows
     ]
 
 
-def _hit(pk: int, slug: str, title: str, body: str, title_marked: str, rank: float) -> Hit:
-    # Show where the body matched; when only the title did, the title with its marks.
-    snippet = without_markdown(body) if START in body else title_marked
-    return Hit(runbook_id=pk, slug=slug, title=title, snippet=_highlight(snippet), rank=rank)
+def _marked_sqlite(words: list[str], ids: list[int]) -> dict[int, tuple[str, str]]:
+    # Every word of every term, as FTS5 reads it; the last word of the last term as a prefix.
+    wanted = [stems.term(word.group()) for term in words for word in stems.words(term)]
+    prefix = wanted.pop() if wanted else None
+    whole = set(wanted)
+
+    def matches(word: str) -> bool:
+        said = stems.term(word)
+        return said in whole or (prefix is not None and said.startswith(prefix))
+
+    pages = Runbook.objects.filter(pk__in=ids).values_list("pk", "body", "title")
+    return {pk: (_mark(body, matches), _mark(title, matches)) for pk, body, title in pages}
+
+
+def _mark(text: str, matches: Callable[[str], bool]) -> str:
+    """``text`` with each word that ``matches`` between START and STOP, in one pass; the
+    page's own marker characters go."""
+    text = text.translate(_UNMARK)
+    pieces, done = [], 0
+    for word in stems.words(text):
+        if matches(word.group()):
+            pieces += [text[done : word.start()], START, word.group(), STOP]
+            done = word.end()
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 def without_markdown(source: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,6 +21,8 @@ from runbooks.history import diff_lines
 from runbooks.models import Runbook
 
 PAGE_SIZE = 50
+# Nobody reads 200,000 search results, and a larger offset would overflow PostgreSQL's.
+MAX_RESULT_PAGE = 10_000
 FIELDS = ["title", "body", "tags", "owner", "review_interval_days"]
 
 
@@ -27,7 +30,7 @@ def runbook_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     context: dict[str, object] = {"q": query, "now": timezone.now()}
     if query:
-        context["hits"] = search.search(query)
+        context["results"] = search.find(query, page=_page_number(request.GET.get("page")))
     else:
         pages = Runbook.objects.select_related("owner").defer("body", "html", "toc")
         context["page"] = Paginator(pages, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -127,6 +130,14 @@ def history(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+def _page_number(text: str | None) -> int:
+    """A page of search results from the query string: 1 unless a sane whole number."""
+    try:
+        return min(max(int(text or 1), 1), MAX_RESULT_PAGE)
+    except ValueError:
+        return 1
+
+
 def _revision_number(text: str | None, default: int) -> int | None:
     """A revision number from the query string; None when it is not a whole number."""
     if not text:
@@ -140,7 +151,11 @@ def _revision_number(text: str | None, default: int) -> int | None:
 @require_POST
 def restore(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     runbook = get_object_or_404(Runbook, slug=slug)
-    saved = actions.restore(runbook, number, by=signed_in_user(request))
+    try:
+        saved = actions.restore(runbook, number, by=signed_in_user(request))
+    except ValidationError as error:  # a revision from before the size limit
+        messages.error(request, " ".join(error.messages))
+        return redirect("runbooks:history", slug=runbook.slug)
     messages.success(request, f"Revision {number} restored as revision {saved.revision}.")
     return redirect(saved)
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -19,7 +21,7 @@ from django.utils import timezone
 from incidents.models import Incident
 from rotation.models import Engineer, Rotation
 from runbooks import actions, search
-from runbooks.models import Runbook
+from runbooks.models import MAX_BODY_BYTES, Revision, Runbook
 from tests.conftest import NOW, login
 
 pytestmark = pytest.mark.django_db
@@ -265,3 +267,108 @@ def test_history_answers_a_bad_revision_number_with_a_message(
     response = client.get("/runbooks/db-failover/history/", query)
     assert response.status_code == 400
     assert "Pick revisions between 1 and 1 to compare" in response.content.decode()
+
+
+def unique_words(size: int) -> str:
+    """About ``size`` bytes of words that are all different, like a pasted log of request ids:
+    2 MB of them could not be saved on PostgreSQL ("string is too long for tsvector")."""
+    return " ".join(f"req{n:07d}" for n in range(size // 11))
+
+
+def test_a_text_over_the_limit_gets_a_field_error_and_stays_in_the_editor(
+    client: Client, platform: Rotation
+) -> None:
+    body = "x" * (MAX_BODY_BYTES - 1) + "ü"  # one byte over: ü takes two
+    login(client, "erin")
+
+    response = client.post(
+        "/runbooks/new/",
+        {"title": "Huge", "body": body, "base_revision": 0, "review_interval_days": 90},
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "This text is 262,145 bytes; a page holds at most 262,144 (256 KB)." in html
+    assert "At most 256 KB; split a longer text into pages." in html
+    assert f"{body}</textarea>" in html
+    assert not Runbook.objects.exists()
+
+
+def test_an_edit_over_the_limit_is_refused_and_the_page_keeps_its_revision(
+    client: Client, platform: Rotation
+) -> None:
+    runbook = page()
+    login(client, "erin")
+
+    response = client.post(
+        f"/runbooks/{runbook.slug}/edit/",
+        {
+            "title": runbook.title,
+            "body": unique_words(2_000_000),
+            "base_revision": 1,
+            "review_interval_days": 90,
+        },
+    )
+
+    assert response.status_code == 200
+    assert "a page holds at most 262,144 (256 KB)" in response.content.decode()
+    runbook.refresh_from_db()
+    assert (runbook.revision, runbook.body) == (1, "Roll back **first**.")
+
+
+def test_the_save_action_refuses_two_megabytes_of_text_and_saves_nothing(
+    platform: Rotation,
+) -> None:
+    with pytest.raises(
+        ValidationError, match=r"This text is 1,999,997 bytes; a page holds at most"
+    ):
+        page("Request log", unique_words(2_000_000))
+
+    assert not Runbook.objects.exists()
+    assert not Revision.objects.exists()
+
+
+def test_importing_a_file_over_the_limit_names_it_and_imports_nothing(
+    tmp_path: Path, platform: Rotation
+) -> None:
+    (tmp_path / "Small.md").write_text("Fine.", encoding="utf-8")
+    (tmp_path / "Request-log.md").write_text(unique_words(300_000), encoding="utf-8")
+
+    with pytest.raises(CommandError, match=r"Request-log\.md: This text is 299,991 bytes"):
+        call_command("import_runbooks", str(tmp_path), stdout=StringIO())
+
+    assert not Runbook.objects.exists()
+
+
+def test_restoring_a_revision_over_the_limit_is_refused_with_a_message(
+    client: Client, platform: Rotation
+) -> None:
+    runbook = page()
+    # A revision saved before the limit existed.
+    Revision.objects.create(
+        runbook=runbook, number=0, title=runbook.title, body="y" * (MAX_BODY_BYTES + 1), at=NOW
+    )
+
+    response = login(client, "erin").post(f"/runbooks/{runbook.slug}/restore/0/", follow=True)
+
+    assert "a page holds at most 262,144 (256 KB)" in response.content.decode()
+    runbook.refresh_from_db()
+    assert runbook.revision == 1
+
+
+def test_search_results_come_a_page_at_a_time(client: Client, platform: Rotation) -> None:
+    for n in range(search.PER_PAGE + 5):
+        page(f"Service {n}", "Restart the workers.")
+    login(client, "erin")
+
+    first = client.get("/runbooks/", {"q": "restart"}).content.decode()
+    second = client.get("/runbooks/", {"q": "restart", "page": "2"}).content.decode()
+    beyond = client.get("/runbooks/", {"q": "restart", "page": "9" * 40})
+    garbled = client.get("/runbooks/", {"q": "restart", "page": "two"}).content.decode()
+
+    assert "Results 1\u201320 for" in first and 'href="?q=restart&amp;page=2"' in first
+    assert "Results 21\u201325 for" in second and 'href="?q=restart&amp;page=1"' in second
+    assert "page=3" not in second
+    assert beyond.status_code == 200
+    assert "No results on page 10000" in beyond.content.decode()
+    assert "Results 1\u201320 for" in garbled
