@@ -429,7 +429,12 @@ def test_feed_variants_fold_use_lf_mailto_and_two_part_summaries() -> None:
 def test_the_wsgi_app_answers_like_the_handler(fake: FakePagerDuty) -> None:
     path = fake.add_schedule_feed("wsgikey", "PSCHED1", render_feed("PSCHED1", "Platform", SHIFTS))
     transport = httpx.WSGITransport(app=fake.wsgi_app)
-    with PagerDuty(TOKEN, "http://127.0.0.1:8025", transport=transport) as client:
+    with PagerDuty(
+        TOKEN,
+        "http://127.0.0.1:8025",
+        transport=transport,
+        feed_trusted_origins=["http://127.0.0.1:8025"],
+    ) as client:
         assert [user["id"] for user in client.find_users("example.com")] == ["PALICE1", "PBOB001"]
         saved = client.put_escalation_policy(POLICY, {"escalation_rules": [to("PCAROL1")]})
         assert saved["escalation_rules"][0]["targets"][0]["id"] == "PCAROL1"
