@@ -86,6 +86,9 @@ class FakePagerDuty:
         self.dns: dict[str, list[str]] = {}  # host -> addresses, over PUBLIC_ADDRESS
         self.requests: list[httpx.Request] = []
         self.allow_assignment_strategy = False
+        # Seconds every write (PUT) waits before it is applied, when served over WSGI: a slow
+        # PagerDuty, so that a worker can be killed in the middle of a sync.
+        self.write_delay = 0.0
         self._faults: deque[_Fault] = deque()
         self._delays: deque[float] = deque()
         self._serial = itertools.count(1)  # rule ids
@@ -229,6 +232,8 @@ class FakePagerDuty:
                 raise httpx.ReadTimeout(f"fake PagerDuty took {delay} s", request=request)
             if real_time:
                 time.sleep(delay)
+        if real_time and self.write_delay and request.method not in ("GET", "HEAD"):
+            time.sleep(self.write_delay)
         headers = {"x-request-id": f"fake-req-{next(self._request_serial):06d}"}
         if fault is not None:
             return self._fault_answer(fault, headers)
