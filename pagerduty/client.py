@@ -112,6 +112,9 @@ class PagerDuty:
         )
         self.calls = 0
         self.request_ids: list[str] = []
+        # Called before every request, retries included: a sync renews its claim here, and
+        # stops (the hook raises) once the claim is lost, before sending anything more.
+        self.before_request: Callable[[], None] | None = None
 
     def __enter__(self) -> Self:
         return self
@@ -280,6 +283,8 @@ class PagerDuty:
         attempt = 0
         while True:
             attempt += 1
+            if self.before_request is not None:
+                self.before_request()
             self.calls += 1
             started = time.monotonic()
             error: PagerDutyError
