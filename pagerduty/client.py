@@ -177,7 +177,7 @@ class PagerDuty:
             )
         except OutboundRefusedError as refused:
             raise PagerDutyError(f"Not fetched: {refused}") from None
-        shown = _shown(httpx.URL(url.replace("webcal://", "https://", 1)))
+        shown = target.host + _FEED_KEY.sub("/private/***", target.url.path)
         headers = {"Accept": "text/calendar", **target.headers}
         response = self._send(
             "GET", str(target.url), headers, None, None, shown=shown, feed=target.extensions
@@ -190,7 +190,7 @@ class PagerDuty:
     def _read_feed(self, response: httpx.Response, shown: str) -> str:
         """The body of a streamed feed answer, refused past the size or time limit."""
         too_big = PagerDutyError(
-            f"The feed at {shown} is larger than {self._feed_max_bytes // 1_000_000} MB: not read"
+            f"The feed at {shown} is larger than {self._feed_max_bytes / 1e6:g} MB: not read"
         )
         length = response.headers.get("content-length", "")
         if length.isdigit() and int(length) > self._feed_max_bytes:

@@ -398,6 +398,10 @@ def test_an_http_feed_of_a_trusted_origin_stays_http_for_the_local_fake(
     client = connect(feed_trusted_origins=["http://127.0.0.1:8025"])
     assert client.get_feed(f"http://127.0.0.1:8025{FEED}") == ICS
     assert str(fake.requests[0].url) == f"http://127.0.0.1:8025{FEED}"
+    # The origin, not the host: another port of the same machine is not trusted.
+    with pytest.raises(PagerDutyError, match="must start with webcal://"):
+        client.get_feed("http://127.0.0.1:6379/")
+    assert len(fake.requests) == 1
 
 
 def test_an_unknown_feed_key_is_a_404_not_retried(client: PagerDuty) -> None:
@@ -446,6 +450,8 @@ def test_a_feed_url_of_another_scheme_is_refused(client: PagerDuty, url: str) ->
         ),
         (f"https://x.pagerduty.com{FEED}", {"x.pagerduty.com": []}, "cannot be resolved"),
         ("https://nowhere.example/feed", {}, "nowhere.example is not an allowed host"),
+        ("https://evilpagerduty.com/feed", {}, "evilpagerduty.com is not an allowed host"),
+        ("https://pagerduty.com.evil.example/feed", {}, "is not an allowed host"),
     ],
 )
 def test_a_feed_url_that_is_not_a_public_pagerduty_host_is_never_fetched(
