@@ -71,6 +71,7 @@ chromium:
 FAKE_PAGERDUTY_PORT ?= 8025
 run: export PAGERDUTY_API_URL ?= http://127.0.0.1:$(FAKE_PAGERDUTY_PORT)
 run: export PAGERDUTY_API_TOKEN ?= fake-token
+run: export PAGERDUTY_FEED_TRUSTED_ORIGINS ?= http://127.0.0.1:$(FAKE_PAGERDUTY_PORT)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo

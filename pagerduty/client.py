@@ -20,13 +20,15 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
 from django.conf import settings
+
+from portal.outbound import OutboundRefusedError, Resolver, checked_target
 
 log = logging.getLogger("pagerduty.client")
 
@@ -40,6 +42,11 @@ IDEMPOTENT = frozenset({"GET", "PUT"})
 FIRST_BACKOFF = 1.0  # seconds; doubled per retry
 RESET_MARGIN = (0.5, 1.0)  # added to ratelimit-reset: it is whole seconds, and spreads workers
 BACKOFF_JITTER = (1.0, 1.3)  # the factor Terraform's PagerDuty client uses
+# Where schedule feeds are served: <subdomain>.pagerduty.com, or <subdomain>.eu.pagerduty.com.
+FEED_HOSTS = ("*.pagerduty.com",)
+# A year of weekly shifts is about 100 KB; anything near this is not a schedule feed.
+FEED_MAX_BYTES = 5_000_000
+FEED_DEADLINE = 30.0  # seconds for a whole feed download, however slowly it trickles
 
 
 class PagerDutyError(Exception):
@@ -80,8 +87,18 @@ class PagerDuty:
         max_attempts: int = 4,
         max_wait: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
+        feed_hosts: Sequence[str] = FEED_HOSTS,
+        feed_trusted_origins: Sequence[str] = (),
+        feed_max_bytes: int = FEED_MAX_BYTES,
+        feed_deadline: float = FEED_DEADLINE,
+        resolve: Resolver | None = None,
     ) -> None:
         self._token = token
+        self._feed_hosts = feed_hosts
+        self._feed_origins = feed_trusted_origins
+        self._feed_max_bytes = feed_max_bytes
+        self._feed_deadline = feed_deadline
+        self._resolve = resolve
         self._base_url = base_url.rstrip("/")
         self._from_email = from_email
         self._max_attempts = max(1, max_attempts)
@@ -95,6 +112,9 @@ class PagerDuty:
         )
         self.calls = 0
         self.request_ids: list[str] = []
+        # Called before every request, retries included: a sync renews its claim here, and
+        # stops (the hook raises) once the claim is lost, before sending anything more.
+        self.before_request: Callable[[], None] | None = None
 
     def __enter__(self) -> Self:
         return self
@@ -142,18 +162,56 @@ class PagerDuty:
         return user
 
     def get_feed(self, url: str) -> str:
-        """The text of a schedule's ICS feed. ``webcal://`` is fetched as ``https://``;
-        ``http://`` is kept (the local fake). The URL is the credential: no auth header."""
-        scheme, _, rest = url.partition("://")
-        scheme = scheme.lower()
-        if scheme == "webcal":
-            scheme = "https"
-        if scheme not in ("https", "http") or not rest:
-            raise PagerDutyError(
-                "A PagerDuty feed URL must start with webcal://, https:// or http://"
+        """The text of a schedule's ICS feed; the URL is the credential, so no auth header.
+
+        Only an allowed host over HTTPS (``webcal://`` is read as ``https://``), connected at
+        an address checked to be public (``portal.outbound``), unless its origin is trusted;
+        a redirect is an error, not followed. At most ``feed_max_bytes`` are read, within
+        ``feed_deadline`` seconds. An error names the status and reason, never the body."""
+        try:
+            target = checked_target(
+                url,
+                hosts=self._feed_hosts,
+                trusted_origins=self._feed_origins,
+                resolve=self._resolve,
             )
-        response = self._send("GET", f"{scheme}://{rest}", {"Accept": "text/calendar"}, None, None)
-        return response.text
+        except OutboundRefusedError as refused:
+            raise PagerDutyError(f"Not fetched: {refused}") from None
+        shown = target.host + _FEED_KEY.sub("/private/***", target.url.path)
+        headers = {"Accept": "text/calendar", **target.headers}
+        response = self._send(
+            "GET", str(target.url), headers, None, None, shown=shown, feed=target.extensions
+        )
+        try:
+            return self._read_feed(response, shown)
+        finally:
+            response.close()
+
+    def _read_feed(self, response: httpx.Response, shown: str) -> str:
+        """The body of a streamed feed answer, refused past the size or time limit."""
+        too_big = PagerDutyError(
+            f"The feed at {shown} is larger than {self._feed_max_bytes / 1e6:g} MB: not read"
+        )
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > self._feed_max_bytes:
+            raise too_big
+        deadline = time.monotonic() + self._feed_deadline
+        received = bytearray()
+        try:
+            for chunk in response.iter_bytes():
+                received += chunk
+                if len(received) > self._feed_max_bytes:
+                    raise too_big
+                # A server may trickle bytes just under the read timeout for ever.
+                if time.monotonic() > deadline:
+                    raise PagerDutyError(
+                        f"The feed at {shown} took more than {self._feed_deadline:.0f} s to"
+                        " download: not read"
+                    )
+        except httpx.TransportError as exc:
+            raise PagerDutyError(f"PagerDuty GET {shown} failed: {type(exc).__name__}") from None
+        # RFC 5545: a calendar is UTF-8. A stray byte must not hide the rest of it.
+        return bytes(received).decode("utf-8-sig", errors="replace")
 
     def _all(self, path: str, key: str, params: Params) -> list[dict[str, Any]]:
         """Every item of an offset-paginated list. The offset advances by the items received,
@@ -212,22 +270,32 @@ class PagerDuty:
         headers: dict[str, str],
         params: Params | None,
         json: Any,
+        *,
+        shown: str | None = None,
+        feed: dict[str, str] | None = None,
     ) -> httpx.Response:
-        """Send with the retry rules in the module docstring; a 2xx answer, or PagerDutyError."""
+        """Send with the retry rules in the module docstring; a 2xx answer, or PagerDutyError.
+
+        ``feed`` (a feed's request extensions) streams the answer for ``_read_feed`` and keeps
+        an error's body out of its message: a feed URL is entered by people, and its body
+        could be anything. ``shown`` is the URL as logs and errors name it."""
         spent = 0.0  # time in requests plus the waits we asked for, against max_wait
         attempt = 0
         while True:
             attempt += 1
+            if self.before_request is not None:
+                self.before_request()
             self.calls += 1
             started = time.monotonic()
             error: PagerDutyError
+            request = self._http.build_request(
+                method, url, headers=headers, params=params, json=json, extensions=feed or {}
+            )
             try:
-                response = self._http.request(
-                    method, url, headers=headers, params=params, json=json
-                )
+                response = self._http.send(request, stream=feed is not None)
             except httpx.TransportError as exc:
                 spent += time.monotonic() - started
-                shown = _shown(httpx.URL(url))
+                shown = shown or _shown(httpx.URL(url))
                 error = PagerDutyError(
                     f"PagerDuty {method} {shown} failed: {type(exc).__name__}",
                     retryable=method in IDEMPOTENT,
@@ -240,14 +308,18 @@ class PagerDuty:
                 request_id = response.headers.get("x-request-id")
                 if request_id:
                     self.request_ids.append(request_id)
-                shown = _shown(response.request.url)
+                shown = shown or _shown(response.request.url)
                 log.info(
                     "PagerDuty %s %s -> %s (x-request-id %s)",
                     method, shown, response.status_code, request_id or "none",
                 )  # fmt: skip
                 if response.is_success:
                     return response
-                error = _error_of(response, method, shown)
+                if feed is None:
+                    error = _error_of(response, method, shown)
+                else:
+                    response.close()
+                    error = _status_error(response, method, shown)
                 if self._token:  # in case a server ever echoes the header back
                     error.message = error.message.replace(self._token, "***")
                     error.args = (error.message,)
@@ -276,6 +348,21 @@ class PagerDuty:
         return FIRST_BACKOFF * 2.0 ** (attempt - 1) * random.uniform(*BACKOFF_JITTER)
 
 
+def _status_error(response: httpx.Response, method: str, shown: str) -> PagerDutyError:
+    """PagerDutyError from an answer's status line alone (a feed's body is never shown)."""
+    status = response.status_code
+    return PagerDutyError(
+        f"PagerDuty {method} {shown} answered {status} {httpx.codes.get_reason_phrase(status)}",
+        status=status,
+        request_id=response.headers.get("x-request-id"),
+        retryable=_retryable(status, method),
+    )
+
+
+def _retryable(status: int, method: str) -> bool:
+    return status == 429 or ((status == 408 or status >= 500) and method in IDEMPOTENT)
+
+
 def _error_of(response: httpx.Response, method: str, shown: str) -> PagerDutyError:
     """PagerDutyError from an answer, whether its ``errors`` is a list or an object."""
     status = response.status_code
@@ -299,13 +386,12 @@ def _error_of(response: httpx.Response, method: str, shown: str) -> PagerDutyErr
         text += f" (code {code})"
     if details:
         text += ": " + "; ".join(details)
-    retryable = status == 429 or ((status == 408 or status >= 500) and method in IDEMPOTENT)
     return PagerDutyError(
         " ".join(text.split()),  # one line, whatever the server sent
         status=status,
         code=code,
         request_id=response.headers.get("x-request-id"),
-        retryable=retryable,
+        retryable=_retryable(status, method),
     )
 
 
@@ -352,10 +438,13 @@ def _seg(value: str) -> str:
 
 
 def client_from_settings(transport: httpx.BaseTransport | None = None) -> PagerDuty:
-    """A client configured from PAGERDUTY_API_TOKEN, PAGERDUTY_API_URL and PAGERDUTY_FROM_EMAIL."""
+    """A client configured from PAGERDUTY_API_TOKEN, PAGERDUTY_API_URL, PAGERDUTY_FROM_EMAIL,
+    PAGERDUTY_FEED_HOSTS and PAGERDUTY_FEED_TRUSTED_ORIGINS."""
     return PagerDuty(
         settings.PAGERDUTY_API_TOKEN,
         settings.PAGERDUTY_API_URL,
         from_email=settings.PAGERDUTY_FROM_EMAIL,
         transport=transport,
+        feed_hosts=settings.PAGERDUTY_FEED_HOSTS,
+        feed_trusted_origins=settings.PAGERDUTY_FEED_TRUSTED_ORIGINS,
     )

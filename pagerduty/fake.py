@@ -18,6 +18,7 @@ import hashlib
 import itertools
 import json
 import re
+import socket
 import threading
 import time
 from collections import deque
@@ -46,6 +47,9 @@ ERRORS: dict[int, tuple[str, int | None]] = {
 USER_INCLUDES = {"contact_methods", "notification_rules", "teams", "subdomains"}
 POLICY_INCLUDES = {"services", "teams", "targets", "escalation_rule_assignment_strategies"}
 FEED_PATH = re.compile(r"^/private/[^/]+/feed/([^/]+)$")
+# What the fake's DNS answers for a PagerDuty name: a public address. Over MockTransport
+# nothing connects to it; the client checks it and sends the request there.
+PUBLIC_ADDRESS = "52.1.1.1"
 
 
 class _AnswerError(Exception):
@@ -79,8 +83,12 @@ class FakePagerDuty:
         self.users: dict[str, dict[str, Any]] = {}
         self.escalation_policies: dict[str, dict[str, Any]] = {}
         self.schedule_feeds: dict[str, str] = {}  # feed path -> ICS text
+        self.dns: dict[str, list[str]] = {}  # host -> addresses, over PUBLIC_ADDRESS
         self.requests: list[httpx.Request] = []
         self.allow_assignment_strategy = False
+        # Seconds every write (PUT) waits before it is applied, when served over WSGI: a slow
+        # PagerDuty, so that a worker can be killed in the middle of a sync.
+        self.write_delay = 0.0
         self._faults: deque[_Fault] = deque()
         self._delays: deque[float] = deque()
         self._serial = itertools.count(1)  # rule ids
@@ -143,6 +151,15 @@ class FakePagerDuty:
         path = f"/private/{key}/feed/{schedule_id}"
         self.schedule_feeds[path] = ics_text
         return path
+
+    def resolve(self, host: str) -> list[str]:
+        """The fake's DNS, for the client's ``resolve``: ``dns[host]`` when set, else
+        PUBLIC_ADDRESS for a name under pagerduty.com; any other name is unknown."""
+        if host in self.dns:
+            return self.dns[host]
+        if host.endswith(".pagerduty.com"):
+            return [PUBLIC_ADDRESS]
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     # -- faults ----------------------------------------------------------------------------
 
@@ -215,6 +232,8 @@ class FakePagerDuty:
                 raise httpx.ReadTimeout(f"fake PagerDuty took {delay} s", request=request)
             if real_time:
                 time.sleep(delay)
+        if real_time and self.write_delay and request.method not in ("GET", "HEAD"):
+            time.sleep(self.write_delay)
         headers = {"x-request-id": f"fake-req-{next(self._request_serial):06d}"}
         if fault is not None:
             return self._fault_answer(fault, headers)

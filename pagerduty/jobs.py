@@ -1,44 +1,49 @@
 """Background jobs of the PagerDuty integration: short, idempotent, safe when two workers overlap.
 
-Two workers may run one at once: each rotation's work is claimed first (``sync.claimed``).
+Two workers may run one at once: each rotation's policy sync is claimed first
+(``sync.sync_policy_claimed``), and a run that finds the claim held says who holds it.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.utils import timezone
 
 from pagerduty import sync as pagerduty_sync
 from pagerduty.client import client_from_settings
+from pagerduty.models import SyncRun
 from rotation.models import Rotation
 
 
-def sync_pagerduty_policies() -> str:
+def sync_pagerduty_policies(*, sleep: Callable[[float], None] = time.sleep) -> str:
     """Every minute: sync each rotation's escalation policy that is due (a handoff or override
-    edge passed, or five minutes since the last look). Off without a PagerDuty token."""
+    edge passed, a run was interrupted, or five minutes passed since the last look). Off
+    without a PagerDuty token."""
     if not settings.PAGERDUTY_API_TOKEN:
         return "PagerDuty sync is off: PAGERDUTY_API_TOKEN is not set"
-    now = timezone.now()
-    runs = []
+    done = []
     with client_from_settings() as client:
         for rotation in Rotation.objects.exclude(pagerduty_escalation_policy_id=""):
-            if not pagerduty_sync.policy_sync_is_due(rotation, now):
+            if not pagerduty_sync.policy_sync_is_due(rotation, timezone.now()):
                 continue
-            with pagerduty_sync.claimed(f"pagerduty-policy:{rotation.pk}", now) as mine:
-                if not mine:
-                    continue
-                # The whole roster is matched to PagerDuty users at most hourly.
-                with pagerduty_sync.claimed(
-                    f"pagerduty-users:{rotation.pk}", now, timedelta(hours=1), release=False
-                ) as match_roster:
-                    runs.append(
-                        pagerduty_sync.sync_policy(
-                            rotation, client, match_roster=match_roster, now=now
-                        )
-                    )
-    return "; ".join(f"{run.rotation}: {run.get_outcome_display()}" for run in runs) or "none due"
+            result = pagerduty_sync.sync_policy_claimed(
+                rotation, client, only_if_due=True, sleep=sleep
+            )
+            if result is not None:
+                done.append(f"{rotation}: {summary_of(result)}")
+    return "; ".join(done) or "none due"
+
+
+def summary_of(result: SyncRun | pagerduty_sync.Busy) -> str:
+    """'Changed', 'In sync (after interrupted run 12)', 'skipped: run 12 by ... since ...'."""
+    if isinstance(result, pagerduty_sync.Busy):
+        return str(result)
+    interrupted = result.found.get("interrupted")
+    after = f" (after interrupted run {', '.join(map(str, interrupted))})" if interrupted else ""
+    return f"{result.get_outcome_display()}{after}"
 
 
 def import_webcal_feeds() -> str:

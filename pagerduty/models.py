@@ -22,6 +22,11 @@ class SyncRun(models.Model):
         WEBCAL = "webcal", "Schedule feed"
 
     class Outcome(models.TextChoices):
+        # A policy run is saved as running before it calls PagerDuty, and finished after; a
+        # worker that died in between leaves it running until the next run marks it
+        # interrupted.
+        RUNNING = "running", "Running"
+        INTERRUPTED = "interrupted", "Interrupted"
         IN_SYNC = "in_sync", "In sync"
         CHANGED = "changed", "Changed"
         WOULD_CHANGE = "would_change", "Would change (dry run)"
@@ -41,6 +46,7 @@ class SyncRun(models.Model):
     request_ids = models.JSONField(default=list, blank=True)
     api_calls = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    worker = models.CharField(max_length=200, blank=True)  # "host pid 123": who ran it
 
     class Meta:
         db_table = "rotation_syncrun"
@@ -53,10 +59,19 @@ class SyncRun(models.Model):
 
 class SyncClaim(models.Model):
     """Who may run a job right now: a worker claims ``name`` with a conditional update, so two
-    workers running the same job at once never both write to PagerDuty."""
+    workers running the same job at once never both write to PagerDuty.
+
+    A policy sync holds its claim as a short lease, renewed before each PagerDuty call: a
+    worker that dies loses it within the lease, and the next run takes over."""
 
     name = models.CharField(max_length=100, unique=True)
     held_until = models.DateTimeField()
+    holder = models.CharField(max_length=200, blank=True)  # "host pid 123"
+    token = models.CharField(max_length=32, blank=True)  # this holding, for renewals
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    run = models.ForeignKey(
+        SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         db_table = "rotation_syncclaim"

@@ -11,6 +11,7 @@ from pagerduty.models import SyncRun, WebcalImport
 from rotation.models import Engineer, Rotation
 
 GOOD = {SyncRun.Outcome.IN_SYNC, SyncRun.Outcome.CHANGED}
+BAD = {SyncRun.Outcome.FAILED, SyncRun.Outcome.INTERRUPTED}
 # The latest runs read to find each rotation's last good one and last error.
 RUNS_READ = 200
 
@@ -42,7 +43,7 @@ def sync_status(rotations: Sequence[Rotation]) -> list[RotationSync]:
         entry = status[run.rotation_id]  # type: ignore[index]
         if entry.last_good is None and run.outcome in GOOD:
             entry.last_good = run
-        if entry.last_good is None and run.outcome == SyncRun.Outcome.FAILED:
+        if entry.last_good is None and run.outcome in BAD:
             entry.last_error = entry.last_error or run
             entry.failing_since = run.started_at
         if "unmapped" in run.found:

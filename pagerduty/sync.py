@@ -6,15 +6,26 @@ included), 5 minutes between levels. A run reads the policy (one GET), compares 
 sets of (type, id) per level, and writes (one PUT) only when they differ, keeping the policy's
 other fields. Every run is recorded as a SyncRun, failures included, so people can see what
 happened; a failure never changes the portal's data.
+
+A worker can die at any point (killed, out of memory, its machine gone), so a real run's
+record is saved as running before PagerDuty is called, and the audit entry of a change is
+written before the PUT that makes it: whatever is left behind says PagerDuty may have changed.
+The next run finds such a run, marks it interrupted, and syncs again; since a sync writes only
+the difference, doing it twice is harmless. Runs are kept apart by a claim per rotation held as
+a short lease (``LEASE``) and renewed before every PagerDuty request, so a dead worker's claim
+lapses within the lease and the next run takes over.
 """
 
 from __future__ import annotations
 
+import math
+import os
+import socket
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -32,9 +43,14 @@ DELAY_MINUTES = 5
 # A run re-reads the policy this often even when the roster says nothing changed, to catch
 # edits made in PagerDuty by hand.
 RECHECK_EVERY = timedelta(minutes=5)
-# A claim outlives any run (the client gives up within its own time cap), so a worker that
-# died mid-run blocks the next one for at most this long.
-CLAIM_FOR = timedelta(minutes=2)
+# How long a policy sync's claim lasts unless renewed. It is renewed before every PagerDuty
+# request, and the client waits at most 30 s in all before a retry, so a live run keeps it; a
+# dead worker's claim lapses within it. With the sync scheduled every minute, a sync killed
+# midway is finished by another worker within LEASE + a minute (README, "PagerDuty").
+LEASE = timedelta(seconds=30)
+UNFINISHED = {SyncRun.Outcome.RUNNING, SyncRun.Outcome.INTERRUPTED}
+LOOK_AGAIN = 1.0  # seconds between looks at a claim another run holds
+MATCH_USERS_EVERY = timedelta(hours=1)
 DRIFT_AHEAD = timedelta(days=90)
 USER_TYPES = {"user", "user_reference"}
 
@@ -98,26 +114,100 @@ def describe_levels(levels: list[Level]) -> list[dict[str, Any]]:
 # Claims and records -------------------------------------------------------------------------
 
 
-@contextmanager
-def claimed(
-    name: str, now: datetime, hold: timedelta = CLAIM_FOR, *, release: bool = True
-) -> Iterator[bool]:
-    """True for the one worker that holds ``name``; a conditional update decides, so two
-    workers starting the same job together never both go on. Without ``release`` the claim
-    lasts ``hold``: nobody does that work again before."""
+def worker_name() -> str:
+    """This process as claims and runs name it: the host and the process id."""
+    return f"{socket.gethostname()} pid {os.getpid()}"
+
+
+class LeaseLostError(Exception):
+    """The claim lapsed and another run took it over: stop before calling PagerDuty again."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A claim this run holds; ``token`` tells this holding from any later one."""
+
+    name: str
+    token: str
+
+    def renew(self) -> None:
+        """Hold the claim LEASE longer from now; LeaseLostError if it is no longer ours."""
+        held = SyncClaim.objects.filter(name=self.name, token=self.token)
+        if not held.update(held_until=timezone.now() + LEASE):
+            raise LeaseLostError(
+                f"This run lost its claim ({self.name}): it lapsed and another run took over."
+            )
+
+    def note_run(self, run: SyncRun) -> None:
+        SyncClaim.objects.filter(name=self.name, token=self.token).update(run=run)
+
+    def release(self) -> None:
+        SyncClaim.objects.filter(name=self.name, token=self.token).update(
+            held_until=timezone.now(), token=""
+        )
+
+
+@dataclass(frozen=True)
+class Busy:
+    """Another run holds the claim: who, which run, since when."""
+
+    holder: str
+    run_id: int | None
+    since: datetime | None
+
+    def __str__(self) -> str:
+        run = f"run {self.run_id}" if self.run_id else "a run"
+        since = f" since {self.since.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" if self.since else ""
+        return f"skipped: {run} by {self.holder or 'another worker'} in progress{since}"
+
+
+def take_lease(name: str, *, holder: str, now: datetime | None = None) -> Lease | None:
+    """The claim ``name`` for LEASE if it is free or has lapsed, else None. A conditional
+    update decides, so of two workers asking at once exactly one gets it."""
+    now = now or timezone.now()
     try:
         with transaction.atomic():
             SyncClaim.objects.create(name=name, held_until=now - timedelta(seconds=1))
     except IntegrityError:
         pass
-    won = (
-        SyncClaim.objects.filter(name=name, held_until__lte=now).update(held_until=now + hold) == 1
+    token = uuid.uuid4().hex
+    won = SyncClaim.objects.filter(name=name, held_until__lte=now).update(
+        held_until=now + LEASE, holder=holder, token=token, claimed_at=now, run=None
     )
+    return Lease(name, token) if won else None
+
+
+def wait_for_lease(
+    name: str,
+    *,
+    holder: str,
+    up_to: timedelta = LEASE,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Lease | Busy:
+    """The claim ``name``: at once if free, else as soon as its holder releases it or it
+    lapses within ``up_to``; else who holds it. Waiting out a lapsing claim means a run that
+    starts just after a worker died finishes its sync, instead of leaving it a minute more."""
+    looks = math.ceil(up_to.total_seconds() / LOOK_AGAIN) + 1
+    for look in range(looks):
+        lease = take_lease(name, holder=holder)
+        if lease is not None:
+            return lease
+        if look < looks - 1:
+            sleep(LOOK_AGAIN)
+    claim = SyncClaim.objects.get(name=name)
+    return Busy(claim.holder, claim.run_id, claim.claimed_at)
+
+
+def due_once_every(name: str, every: timedelta, now: datetime) -> bool:
+    """True for the one run that finds ``name`` not done within ``every``; done until then."""
     try:
-        yield won
-    finally:
-        if won and release:
-            SyncClaim.objects.filter(name=name).update(held_until=now)
+        with transaction.atomic():
+            SyncClaim.objects.create(name=name, held_until=now - timedelta(seconds=1))
+    except IntegrityError:
+        pass
+    return (
+        SyncClaim.objects.filter(name=name, held_until__lte=now).update(held_until=now + every) == 1
+    )
 
 
 @dataclass
@@ -182,11 +272,12 @@ def match_roster_users(rotation: Rotation, client: PagerDuty) -> list[Engineer]:
 
 def policy_sync_is_due(rotation: Rotation, now: datetime) -> bool:
     """Due when who should be paged differs from what the last run saw (a handoff or an
-    override edge passed), or when the last run is older than RECHECK_EVERY."""
+    override edge passed), when the last run did not finish (it may have been killed before or
+    during its write), or when it is older than RECHECK_EVERY."""
     last = SyncRun.objects.filter(
         kind=SyncRun.Kind.POLICY, rotation=rotation, dry_run=False
     ).first()
-    if last is None or now - last.started_at >= RECHECK_EVERY:
+    if last is None or now - last.started_at >= RECHECK_EVERY or last.outcome in UNFINISHED:
         return True
     return bool(last.found.get("roster") != roster_now(rotation, now))
 
@@ -199,6 +290,37 @@ def roster_now(rotation: Rotation, now: datetime) -> list[str]:
     return [answer.primary.email, answer.secondary.email]
 
 
+def sync_policy_claimed(
+    rotation: Rotation,
+    client: PagerDuty,
+    *,
+    only_if_due: bool,
+    match_roster: bool | None = None,
+    wait: timedelta = LEASE,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SyncRun | Busy | None:
+    """A real sync of ``rotation``'s policy, as the job and the command run it: under the
+    rotation's claim, waiting up to ``wait`` for another run to finish or lapse.
+
+    Busy when another run still holds the claim; None when ``only_if_due`` and, once the
+    claim was had, nothing is due (the run that held it has just synced). ``match_roster``
+    None matches the whole roster to PagerDuty users at most hourly."""
+    claim = wait_for_lease(
+        f"pagerduty-policy:{rotation.pk}", holder=worker_name(), up_to=wait, sleep=sleep
+    )
+    if isinstance(claim, Busy):
+        return claim
+    try:
+        now = timezone.now()
+        if only_if_due and not policy_sync_is_due(rotation, now):
+            return None
+        if match_roster is None:
+            match_roster = due_once_every(f"pagerduty-users:{rotation.pk}", MATCH_USERS_EVERY, now)
+        return sync_policy(rotation, client, match_roster=match_roster, now=now, lease=claim)
+    finally:
+        claim.release()
+
+
 def sync_policy(
     rotation: Rotation,
     client: PagerDuty,
@@ -206,15 +328,24 @@ def sync_policy(
     dry_run: bool = False,
     match_roster: bool = False,
     now: datetime | None = None,
+    lease: Lease | None = None,
 ) -> SyncRun:
     """One run for one rotation; always returns the recorded run, failed or not.
+
+    A real run is saved as running before PagerDuty is called, marks the rotation's runs left
+    running as interrupted, and renews ``lease`` before each request: callers that may run
+    beside another worker hold the rotation's claim (``sync_policy_claimed``).
 
     A dry run writes nothing at all, neither the run nor a matched user id nor an audit entry:
     it runs in a transaction that is rolled back, and returns the run unsaved."""
     if not dry_run:
-        return _sync_policy(rotation, client, dry_run=False, match_roster=match_roster, now=now)
+        return _sync_policy(
+            rotation, client, dry_run=False, match_roster=match_roster, now=now, lease=lease
+        )
     with transaction.atomic():
-        run = _sync_policy(rotation, client, dry_run=True, match_roster=match_roster, now=now)
+        run = _sync_policy(
+            rotation, client, dry_run=True, match_roster=match_roster, now=now, lease=None
+        )
         transaction.set_rollback(True)
     run.pk = None
     return run
@@ -227,6 +358,7 @@ def _sync_policy(
     dry_run: bool,
     match_roster: bool,
     now: datetime | None,
+    lease: Lease | None,
 ) -> SyncRun:
     """``sync_policy``'s run, recorded.
 
@@ -234,8 +366,23 @@ def _sync_policy(
     has none yet, so that one missing shows as a problem before their turn (no calls once
     everyone is matched)."""
     now = now or timezone.now()
-    run = SyncRun(kind=SyncRun.Kind.POLICY, rotation=rotation, started_at=now, dry_run=dry_run)
+    run = SyncRun(
+        kind=SyncRun.Kind.POLICY,
+        rotation=rotation,
+        started_at=now,
+        dry_run=dry_run,
+        outcome=SyncRun.Outcome.RUNNING,
+        worker=worker_name(),
+    )
     record = Recorder(client, run)
+    if not dry_run:
+        run.save()  # before any PagerDuty call: from here on a dead worker leaves this row
+        if lease is not None:
+            lease.note_run(run)
+        interrupted = note_interrupted_runs(rotation, found_by=run)
+        if interrupted:
+            run.found["interrupted"] = interrupted
+    client.before_request = lease.renew if lease is not None else None
     policy_id = rotation.pagerduty_escalation_policy_id
     try:
         if match_roster:
@@ -269,19 +416,59 @@ def _sync_policy(
         if dry_run:
             run.outcome = SyncRun.Outcome.WOULD_CHANGE
             return record.save()
+        # Recorded before it is sent: a worker killed during the PUT leaves the audit entry
+        # and the running run saying PagerDuty may have changed.
+        with transaction.atomic():
+            run.save(update_fields=["found", "changed"])
+            AuditEntry.record(
+                "pagerduty.policy_update",
+                rotation.slug,
+                by=None,
+                run=run.pk,
+                policy=policy_id,
+                primary=answer.primary.email,
+                secondary=answer.secondary.email,
+            )
         client.put_escalation_policy(policy_id, body)
         run.outcome = SyncRun.Outcome.CHANGED
-        AuditEntry.record(
-            "pagerduty.policy_updated",
-            rotation.slug,
-            by=None,
-            policy=policy_id,
-            primary=answer.primary.email,
-            secondary=answer.secondary.email,
-        )
-    except (PagerDutyError, SyncBlockedError) as error:
+    except (PagerDutyError, SyncBlockedError, LeaseLostError) as error:
         run.outcome, run.error = SyncRun.Outcome.FAILED, str(error)
+    finally:
+        client.before_request = None
     return record.save()
+
+
+def note_interrupted_runs(rotation: Rotation, *, found_by: SyncRun) -> list[int]:
+    """Mark the rotation's policy runs left running by a worker that died as interrupted, each
+    with an audit entry; their ids. Called by a run that holds the rotation's claim (or runs
+    alone), so no run still running elsewhere is among them."""
+    left = SyncRun.objects.filter(
+        kind=SyncRun.Kind.POLICY,
+        rotation=rotation,
+        outcome=SyncRun.Outcome.RUNNING,
+        dry_run=False,
+    ).exclude(pk=found_by.pk)
+    marked = []
+    for run in left:
+        began = "after it began writing the policy" if run.changed else "before writing"
+        error = (
+            f"Interrupted: its worker stopped {began}; run {found_by.pk} found it and synced"
+            " the policy again."
+        )
+        with transaction.atomic():
+            still_running = SyncRun.objects.filter(pk=run.pk, outcome=SyncRun.Outcome.RUNNING)
+            if still_running.update(outcome=SyncRun.Outcome.INTERRUPTED, error=error):
+                AuditEntry.record(
+                    "pagerduty.sync_interrupted",
+                    rotation.slug,
+                    by=None,
+                    run=run.pk,
+                    found_by=found_by.pk,
+                    worker=run.worker,
+                    began_writing=bool(run.changed),
+                )
+                marked.append(run.pk)
+    return marked
 
 
 def sorted_levels(levels: list[Level]) -> list[tuple[int, list[tuple[str, str]]]]:

@@ -25,7 +25,8 @@ rules, even if the file also defines it (a real zone name means its real rules; 
 VTIMEZONEs go stale); any other TZID uses the file's VTIMEZONE, converted by icalendar.
 Floating times and all-day dates are in X-WR-TIMEZONE when that is an IANA name, else UTC.
 
-It refuses, with a WebcalError that says why, anything that would otherwise look like an empty
+It refuses, with a WebcalError that says why (quoting no text that is not yet known to be a
+calendar, since errors are shown on pages), anything that would otherwise look like an empty
 or shorter schedule: not a calendar (an HTML login page), empty, garbled or truncated text,
 an event without DTSTART or DTEND (DURATION is not read: PagerDuty always writes DTEND), an
 event that ends before it starts, a repeating event (RRULE; PagerDuty lists every shift), or
@@ -163,9 +164,9 @@ def _outline(text: str) -> _Outline:
                 "The feed is a web page (HTML), not a calendar: probably a login or error"
                 " page. Check the feed URL; its private key may have been regenerated."
             )
-        raise WebcalError(
-            f"This is not a calendar: it starts with {first[:60]!r}, not BEGIN:VCALENDAR."
-        )
+        # Never quoted: what came back may be anything the URL reached, and error messages
+        # are shown on pages.
+        raise WebcalError("This is not a calendar: its first line is not BEGIN:VCALENDAR.")
     stack: list[str] = []
     event_lines: list[int] = []
     kept: list[str] = []
@@ -177,7 +178,7 @@ def _outline(text: str) -> _Outline:
             name, _, value = Contentline(line).parts()  # type: ignore[no-untyped-call]
         except ValueError:
             raise WebcalError(
-                f"Line {number} of the feed is garbled (not an iCalendar line): {line[:60]!r}."
+                f"Line {number} of the feed is garbled (not an iCalendar line)."
             ) from None
         name, component = name.upper(), value.strip().upper()
         # Trailing blanks go: a value that ends in a space (or a line of spaces, read as a

@@ -39,6 +39,8 @@ PERIODIC_JOBS = [
         minutes=1,
         # Each minute is a local check; PagerDuty is asked only when a handoff or override edge
         # has passed, or every five minutes to catch hand edits: within a minute of a handoff.
+        # A sync killed midway is finished by the next run within its 30-second lease plus
+        # this minute (pagerduty/sync.py).
         why="keeps level 1 the primary and level 2 the secondary in PagerDuty",
     ),
     PeriodicJob(

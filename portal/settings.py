@@ -212,6 +212,19 @@ else:
 PAGERDUTY_API_URL = os.environ.get("PAGERDUTY_API_URL", "https://api.pagerduty.com")
 PAGERDUTY_API_TOKEN = os.environ.get("PAGERDUTY_API_TOKEN", "")
 PAGERDUTY_FROM_EMAIL = os.environ.get("PAGERDUTY_FROM_EMAIL", "")
+# Where the worker may fetch the PagerDuty feed URLs managers enter: these hosts, over HTTPS,
+# at public addresses only (portal/outbound.py). A trusted origin skips those checks: only for
+# a local fake PagerDuty (make run and CI set it to http://127.0.0.1:<port>).
+PAGERDUTY_FEED_HOSTS = [
+    host.strip()
+    for host in os.environ.get("PAGERDUTY_FEED_HOSTS", "*.pagerduty.com").split(",")
+    if host.strip()
+]
+PAGERDUTY_FEED_TRUSTED_ORIGINS = [
+    origin.strip()
+    for origin in os.environ.get("PAGERDUTY_FEED_TRUSTED_ORIGINS", "").split(",")
+    if origin.strip()
+]
 
 # Which incidents owe a post-mortem: these severities, and any with customer impact.
 POSTMORTEM_SEVERITIES = [

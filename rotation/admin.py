@@ -30,6 +30,7 @@ from rotation.models import (
     ShadowBooking,
     Shift,
 )
+from rotation.roster_checks import FEED_ROLES, feed_url_problem
 
 
 def ordered_members(formset: BaseInlineFormSet[Any, Any, Any]) -> list[Engineer]:
@@ -170,6 +171,32 @@ class RotationForm(forms.ModelForm[Rotation]):
             "pagerduty_feeds",
         ]
         widgets = {"handoff_time": forms.TimeInput(format="%H:%M")}
+        help_texts = {
+            "pagerduty_feeds": 'Each role\'s PagerDuty schedule feed, e.g. {"primary": '
+            '"webcal://acme.pagerduty.com/private/.../feed/P123ABC"}.'
+        }
+
+    def clean_pagerduty_feeds(self) -> Any:
+        """Feeds by role; a URL the worker would refuse to fetch is refused here, named."""
+        feeds = self.cleaned_data["pagerduty_feeds"] or {}
+        if not isinstance(feeds, dict):
+            raise ValidationError('Enter an object of URLs by role: {"primary": "webcal://..."}.')
+        before = self.initial.get("pagerduty_feeds") or {}
+        problems = []
+        for role, url in feeds.items():
+            if role not in FEED_ROLES:
+                problems.append(f"{role}: not a role (expected one of: {', '.join(FEED_ROLES)}).")
+            elif not isinstance(url, str):
+                problems.append(f"{role}: the URL must be a string.")
+            # A URL already saved is checked again when fetched; looking it up on every save
+            # would make a DNS hiccup block unrelated roster edits.
+            elif not (isinstance(before, dict) and before.get(role) == url) and (
+                problem := feed_url_problem(url, resolve=True)
+            ):
+                problems.append(f"{role}: {problem}")
+        if problems:
+            raise ValidationError(problems)
+        return feeds
 
 
 @admin.register(Rotation)

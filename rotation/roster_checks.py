@@ -11,9 +11,11 @@ from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from portal.outbound import OutboundRefusedError, check_url, checked_target
 from rotation import schedule
 
 SHADOW_KEYS = ("email", "week_of")
@@ -27,6 +29,21 @@ _ARRAY_TABLE_HEADER = re.compile(r"\s*\[\[\s*([^\[\]]+?)\s*\]\]\s*(?:#.*)?")
 _TABLE_HEADER = re.compile(r"\s*\[\s*([^\[\]]+?)\s*\]\s*(?:#.*)?")
 _KEY = re.compile(r"""\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*[.=]""")
 _SYNTAX_POSITION = re.compile(r"\(at line ([0-9]+), column [0-9]+\)$")
+
+
+def feed_url_problem(url: str, *, resolve: bool = False) -> str | None:
+    """Why the worker would refuse to fetch this PagerDuty feed URL, or None: the rules of
+    portal/outbound.py with PAGERDUTY_FEED_HOSTS and PAGERDUTY_FEED_TRUSTED_ORIGINS. With
+    ``resolve`` the host is looked up too (a form); a file is checked without the network."""
+    hosts, trusted = settings.PAGERDUTY_FEED_HOSTS, settings.PAGERDUTY_FEED_TRUSTED_ORIGINS
+    try:
+        if resolve:
+            checked_target(url, hosts=hosts, trusted_origins=trusted)
+        else:
+            check_url(url, hosts=hosts, trusted_origins=trusted)
+    except OutboundRefusedError as refused:
+        return str(refused)
+    return None
 
 
 class RosterFileError(Exception):
@@ -412,6 +429,8 @@ class Table:
                 self.checker.report(line, path, f"unknown key (expected one of: {expected})")
             elif not isinstance(url, str):
                 self.checker.report(line, path, f"expected a string, got {_kind(url)}")
+            elif problem := feed_url_problem(url):
+                self.checker.report(line, path, problem)
             else:
                 feeds[role] = url
         return feeds if len(feeds) == len(value) else None

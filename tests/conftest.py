@@ -122,7 +122,11 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 def fake_client(fake: FakePagerDuty, token: str = "test-token") -> PagerDuty:
     """The project's client talking to ``fake`` in memory; retries wait no real time."""
     return PagerDuty(
-        token, "https://api.pagerduty.com", transport=fake.transport(), sleep=lambda _: None
+        token,
+        "https://api.pagerduty.com",
+        transport=fake.transport(),
+        sleep=lambda _: None,
+        resolve=fake.resolve,
     )
 
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from pagerduty.client import PagerDuty, PagerDutyError, client_from_settings
-from pagerduty.fake import FakePagerDuty
+from pagerduty.fake import PUBLIC_ADDRESS, FakePagerDuty
 
 TOKEN = "u+s3cret-TOKEN-value"
 POLICY = "PEPLAT1"
@@ -44,6 +44,7 @@ def connect(fake: FakePagerDuty, waits: list[float]) -> Iterator[Callable[..., P
 
     def make(**options: Any) -> PagerDuty:
         options.setdefault("transport", fake.transport())
+        options.setdefault("resolve", fake.resolve)
         made.append(PagerDuty(options.pop("token", TOKEN), sleep=waits.append, **options))
         return made[-1]
 
@@ -373,7 +374,7 @@ def test_request_ids_are_logged_and_the_token_and_feed_key_never(
         assert secret not in raised.value.message
         assert all(secret not in repr(record.args) for record in caplog.records)
     assert "acme.pagerduty.com/private/***/feed/PSCHED1" in logged  # ours
-    assert "https://acme.pagerduty.com/private/***/feed/PSCHED1" in logged  # httpx's
+    assert f"https://{PUBLIC_ADDRESS}/private/***/feed/PSCHED1" in logged  # httpx's
 
 
 # -- feeds -------------------------------------------------------------------------------------
@@ -384,13 +385,23 @@ def test_a_webcal_feed_is_fetched_over_https_without_credentials(
 ) -> None:
     assert client.get_feed(f"webcal://acme.pagerduty.com{FEED}") == ICS
     request = fake.requests[0]
-    assert str(request.url) == f"https://acme.pagerduty.com{FEED}"
+    # Sent to the address that was checked, with the name for Host and the TLS certificate.
+    assert str(request.url) == f"https://{PUBLIC_ADDRESS}{FEED}"
+    assert request.headers["host"] == "acme.pagerduty.com"
+    assert request.extensions["sni_hostname"] == "acme.pagerduty.com"
     assert "authorization" not in request.headers
 
 
-def test_an_http_feed_stays_http_for_the_local_fake(client: PagerDuty, fake: FakePagerDuty) -> None:
+def test_an_http_feed_of_a_trusted_origin_stays_http_for_the_local_fake(
+    connect: Callable[..., PagerDuty], fake: FakePagerDuty
+) -> None:
+    client = connect(feed_trusted_origins=["http://127.0.0.1:8025"])
     assert client.get_feed(f"http://127.0.0.1:8025{FEED}") == ICS
-    assert fake.requests[0].url.scheme == "http"
+    assert str(fake.requests[0].url) == f"http://127.0.0.1:8025{FEED}"
+    # The origin, not the host: another port of the same machine is not trusted.
+    with pytest.raises(PagerDutyError, match="must start with webcal://"):
+        client.get_feed("http://127.0.0.1:6379/")
+    assert len(fake.requests) == 1
 
 
 def test_an_unknown_feed_key_is_a_404_not_retried(client: PagerDuty) -> None:
@@ -413,6 +424,107 @@ def test_a_feed_url_of_another_scheme_is_refused(client: PagerDuty, url: str) ->
     with pytest.raises(PagerDutyError, match="must start with webcal://"):
         client.get_feed(url)
     assert client.calls == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "dns", "reason"),
+    [
+        (f"http://127.0.0.1:8025{FEED}", {}, "must start with webcal:// or https://"),
+        ("http://169.254.169.254/latest/meta-data/", {}, "must start with webcal://"),
+        ("https://169.254.169.254/latest/meta-data/", {}, "169.254.169.254 is not an allowed"),
+        (f"https://10.0.0.1{FEED}", {}, "10.0.0.1 is not an allowed host"),
+        (f"https://example.com{FEED}", {}, "example.com is not an allowed host"),
+        (f"https://acme.pagerduty.com:8443{FEED}", {}, "port 443, not 8443"),
+        (f"https://me:pw@acme.pagerduty.com{FEED}", {}, "user name or password"),
+        (f"https://x.pagerduty.com{FEED}", {"x.pagerduty.com": ["127.0.0.1"]}, "loopback"),
+        (f"https://x.pagerduty.com{FEED}", {"x.pagerduty.com": ["::1"]}, "loopback"),
+        (f"https://x.pagerduty.com{FEED}", {"x.pagerduty.com": ["::ffff:7f00:1"]}, "loopback"),
+        (f"https://x.pagerduty.com{FEED}", {"x.pagerduty.com": ["169.254.169.254"]}, "link-local"),
+        (f"https://x.pagerduty.com{FEED}", {"x.pagerduty.com": ["224.0.0.1"]}, "multicast"),
+        (f"https://x.pagerduty.com{FEED}", {"x.pagerduty.com": ["100.64.0.1"]}, "non-public"),
+        # Every address counts, not only the first: a client may pick any of them.
+        (
+            f"https://x.pagerduty.com{FEED}",
+            {"x.pagerduty.com": [PUBLIC_ADDRESS, "10.1.2.3"]},
+            "x.pagerduty.com resolves to 10.1.2.3, which is a private address",
+        ),
+        (f"https://x.pagerduty.com{FEED}", {"x.pagerduty.com": []}, "cannot be resolved"),
+        ("https://nowhere.example/feed", {}, "nowhere.example is not an allowed host"),
+        ("https://evilpagerduty.com/feed", {}, "evilpagerduty.com is not an allowed host"),
+        ("https://pagerduty.com.evil.example/feed", {}, "is not an allowed host"),
+    ],
+)
+def test_a_feed_url_that_is_not_a_public_pagerduty_host_is_never_fetched(
+    client: PagerDuty, fake: FakePagerDuty, url: str, dns: dict[str, list[str]], reason: str
+) -> None:
+    fake.dns.update(dns)
+    with pytest.raises(PagerDutyError) as raised:
+        client.get_feed(url)
+    assert raised.value.message.startswith("Not fetched: ")
+    assert reason in raised.value.message
+    assert (client.calls, fake.requests) == (0, [])
+
+
+def test_an_allowed_host_at_a_private_address_is_still_refused(
+    connect: Callable[..., PagerDuty], fake: FakePagerDuty
+) -> None:
+    client = connect(feed_hosts=["10.0.0.1", "*.pagerduty.com"])
+    with pytest.raises(PagerDutyError, match=r"10\.0\.0\.1 is a private address"):
+        client.get_feed(f"https://10.0.0.1{FEED}")
+    assert fake.requests == []
+
+
+def test_a_feed_is_fetched_from_the_address_checked_so_dns_cannot_swap_it(
+    connect: Callable[..., PagerDuty], fake: FakePagerDuty
+) -> None:
+    # DNS rebinding: the name answers a public address when checked, loopback afterwards.
+    answers = iter([[PUBLIC_ADDRESS], ["127.0.0.1"]])
+    lookups: list[str] = []
+
+    def rebinding(host: str) -> list[str]:
+        lookups.append(host)
+        return next(answers)
+
+    client = connect(resolve=rebinding)
+    assert client.get_feed(f"webcal://acme.pagerduty.com{FEED}") == ICS
+    assert lookups == ["acme.pagerduty.com"]
+    assert fake.requests[0].url.host == PUBLIC_ADDRESS
+
+
+def test_a_feed_redirect_is_not_followed(connect: Callable[..., PagerDuty]) -> None:
+    client = connect(
+        transport=answering(httpx.Response(302, headers={"location": "http://127.0.0.1:6379/"}))
+    )
+    with pytest.raises(PagerDutyError, match=r"answered 302 Found$"):
+        client.get_feed(f"https://acme.pagerduty.com{FEED}")
+    assert client.calls == 1
+
+
+def test_a_feed_error_names_the_status_never_the_body(connect: Callable[..., PagerDuty]) -> None:
+    body = {"error": {"message": "root:x:0:0:root", "errors": ["db password hunter2"]}}
+    client = connect(transport=answering(httpx.Response(403, json=body)))
+    with pytest.raises(PagerDutyError) as raised:
+        client.get_feed(f"https://acme.pagerduty.com{FEED}")
+    assert raised.value.message == (
+        "PagerDuty GET acme.pagerduty.com/private/***/feed/PSCHED1 answered 403 Forbidden"
+    )
+
+
+def test_a_feed_larger_than_the_limit_is_not_read(connect: Callable[..., PagerDuty]) -> None:
+    big = ICS + "X" * 2_000
+    client = connect(feed_max_bytes=1_000, transport=answering(httpx.Response(200, text=big)))
+    with pytest.raises(PagerDutyError, match="larger than"):
+        client.get_feed(f"https://acme.pagerduty.com{FEED}")
+    streamed = httpx.Response(200, content=iter([ICS.encode()] * 100))  # no Content-Length
+    client = connect(feed_max_bytes=1_000, transport=answering(streamed))
+    with pytest.raises(PagerDutyError, match="larger than"):
+        client.get_feed(f"https://acme.pagerduty.com{FEED}")
+
+
+def test_a_feed_slower_than_the_deadline_is_not_read(connect: Callable[..., PagerDuty]) -> None:
+    client = connect(feed_deadline=-1.0, transport=answering(httpx.Response(200, text=ICS)))
+    with pytest.raises(PagerDutyError, match="took more than"):
+        client.get_feed(f"https://acme.pagerduty.com{FEED}")
 
 
 # -- settings ----------------------------------------------------------------------------------

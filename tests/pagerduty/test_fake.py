@@ -8,11 +8,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 from typing import Any
 
 import httpx
 import icalendar
 import pytest
+from django.core.management import call_command
 
 from pagerduty.client import PagerDuty
 from pagerduty.fake import FakePagerDuty, FeedShift, render_feed
@@ -429,7 +431,12 @@ def test_feed_variants_fold_use_lf_mailto_and_two_part_summaries() -> None:
 def test_the_wsgi_app_answers_like_the_handler(fake: FakePagerDuty) -> None:
     path = fake.add_schedule_feed("wsgikey", "PSCHED1", render_feed("PSCHED1", "Platform", SHIFTS))
     transport = httpx.WSGITransport(app=fake.wsgi_app)
-    with PagerDuty(TOKEN, "http://127.0.0.1:8025", transport=transport) as client:
+    with PagerDuty(
+        TOKEN,
+        "http://127.0.0.1:8025",
+        transport=transport,
+        feed_trusted_origins=["http://127.0.0.1:8025"],
+    ) as client:
         assert [user["id"] for user in client.find_users("example.com")] == ["PALICE1", "PBOB001"]
         saved = client.put_escalation_policy(POLICY, {"escalation_rules": [to("PCAROL1")]})
         assert saved["escalation_rules"][0]["targets"][0]["id"] == "PCAROL1"
@@ -443,6 +450,57 @@ def test_a_slow_answer_over_wsgi_really_waits(fake: FakePagerDuty) -> None:
     with httpx.Client(transport=httpx.WSGITransport(app=fake.wsgi_app), headers=AUTH) as http:
         assert http.get("http://127.0.0.1:8025/users").status_code == 200
     assert time.monotonic() - started >= 0.05
+
+
+def test_a_write_over_wsgi_waits_the_write_delay_before_it_is_applied(
+    fake: FakePagerDuty, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fake_pagerduty --delay``: the CI kills a worker while its PUT waits."""
+    waited: list[tuple[float, list[str]]] = []
+
+    def sleep(seconds: float) -> None:
+        rules = fake.escalation_policies[POLICY]["escalation_rules"]
+        waited.append((seconds, [target["id"] for rule in rules for target in rule["targets"]]))
+
+    monkeypatch.setattr("pagerduty.fake.time.sleep", sleep)
+    fake.write_delay = 7.5
+    before = [
+        t["id"] for r in fake.escalation_policies[POLICY]["escalation_rules"] for t in r["targets"]
+    ]
+    transport = httpx.WSGITransport(app=fake.wsgi_app)
+    with PagerDuty(TOKEN, "http://127.0.0.1:8025", transport=transport) as client:
+        client.get_escalation_policy(POLICY)
+        assert waited == []  # reads are not slowed
+        client.put_escalation_policy(POLICY, {"escalation_rules": [to("PCAROL1")]})
+    assert waited == [(7.5, before)]  # waited with the policy as it was
+
+
+def test_the_fake_pagerduty_command_takes_a_write_delay(
+    platform: Rotation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: list[FakePagerDuty] = []
+
+    class Server:
+        def __init__(self, app: Any) -> None:
+            served.append(app.__self__)
+
+        def __enter__(self) -> Server:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def serve_forever(self) -> None:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(
+        "pagerduty.management.commands.fake_pagerduty.make_server",
+        lambda host, port, app, server_class: Server(app),
+    )
+    out = StringIO()
+    call_command("fake_pagerduty", "--port", "8139", "--delay", "2.5", stdout=out)
+    assert served[0].write_delay == 2.5
+    assert "Each write waits 2.5 s before it is applied" in out.getvalue()
 
 
 # -- the demo seed -----------------------------------------------------------------------------

@@ -4,20 +4,25 @@ secondary, 5 minutes apart; every run is recorded, and a failure changes nothing
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import datetime, timedelta
 from io import StringIO
 from typing import Any
 
+import httpx
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
 
 from pagerduty import sync as pagerduty_sync
 from pagerduty.client import PagerDuty
 from pagerduty.fake import FakePagerDuty
 from pagerduty.jobs import sync_pagerduty_policies
-from pagerduty.models import SyncRun
+from pagerduty.models import SyncClaim, SyncRun
+from pagerduty.sync import LEASE
 from portal.models import AuditEntry
 from rotation.actions import create_override
 from rotation.models import Engineer, Override, Rotation, Shift
@@ -230,14 +235,24 @@ def test_an_invalid_token_stops_at_once(linked: Rotation, fake: FakePagerDuty) -
     assert "401" in run.error
 
 
-def test_two_workers_at_once_do_not_both_run() -> None:
-    with (
-        pagerduty_sync.claimed("job", NOW) as first,
-        pagerduty_sync.claimed("job", NOW) as second,
-    ):
-        assert (first, second) == (True, False)
-    with pagerduty_sync.claimed("job", NOW + timedelta(seconds=1)) as later:
-        assert later
+def test_a_claim_is_held_by_one_run_until_it_lapses_then_taken_over() -> None:
+    first = pagerduty_sync.take_lease("job", holder="worker-a", now=NOW)
+    assert first is not None
+    busy = pagerduty_sync.take_lease("job", holder="worker-b", now=NOW + timedelta(seconds=29))
+    assert busy is None
+    later = pagerduty_sync.take_lease("job", holder="worker-b", now=NOW + LEASE)
+    assert later is not None
+    # The first holder learns it lost the claim at its next renewal, before any request.
+    with pytest.raises(pagerduty_sync.LeaseLostError):
+        first.renew()
+    later.renew()
+
+
+def test_a_released_claim_is_free_at_once() -> None:
+    lease = pagerduty_sync.take_lease("job", holder="worker-a", now=NOW)
+    assert lease is not None
+    lease.release()
+    assert pagerduty_sync.take_lease("job", holder="worker-b", now=NOW) is not None
 
 
 def test_the_job_runs_at_a_handoff_and_every_five_minutes_besides(
@@ -300,3 +315,209 @@ def test_the_panel_says_since_when_the_sync_has_been_failing(
     page = " ".join(login(Client(), "erin").get("/").content.decode().split())
     assert "last in sync 3 hours ago" in page
     assert "Failing since 2 hours ago:</strong> PagerDuty GET" in page
+
+
+# -- faults: a worker killed mid-sync, a claim left behind, two workers at once ------------------
+
+
+class WorkerKilled(BaseException):
+    """A kill seen from inside the worker: no ``except Exception`` runs, nothing is recorded."""
+
+
+def client_killed_at(
+    fake: FakePagerDuty, method: str, *, after_answer: bool, seen: list[Any] | None = None
+) -> PagerDuty:
+    """A client whose worker dies at its first ``method`` on the escalation policy: before
+    PagerDuty answers, or after PagerDuty applied it. ``seen`` gets what other database
+    connections could read at that moment."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method != method or "/escalation_policies/" not in request.url.path:
+            return fake.handler(request)
+        if seen is not None:
+            seen.append(committed_records())
+        if not after_answer:
+            raise WorkerKilled
+        fake.handler(request)
+        raise WorkerKilled
+
+    return PagerDuty(
+        "test-token",
+        transport=httpx.MockTransport(handler),
+        sleep=lambda _: None,
+        resolve=fake.resolve,
+    )
+
+
+def committed_records() -> dict[str, Any]:
+    """The policy runs and PagerDuty audit entries as another connection sees them."""
+    found: dict[str, Any] = {}
+
+    def read() -> None:
+        try:
+            found["runs"] = list(SyncRun.objects.values_list("outcome", "changed"))
+            found["audit"] = list(
+                AuditEntry.objects.filter(action__startswith="pagerduty.policy").values_list(
+                    "action", "details"
+                )
+            )
+        finally:
+            connection.close()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join()
+    return found
+
+
+def run_job(monkeypatch: pytest.MonkeyPatch, client: PagerDuty, **options: Any) -> str:
+    monkeypatch.setattr("pagerduty.jobs.client_from_settings", lambda: client)
+    return sync_pagerduty_policies(**options)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_after_writing_pagerduty_leaves_a_record_the_next_run_reports(
+    linked: Rotation, fake: FakePagerDuty, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.PAGERDUTY_API_TOKEN = "test-token"
+    seen: list[Any] = []
+    with pytest.raises(WorkerKilled):
+        run_job(monkeypatch, client_killed_at(fake, "PUT", after_answer=True, seen=seen))
+    # PagerDuty changed, and before it did the run and its audit entry were committed.
+    assert level_ids(fake) == [(5, [IDS["alice"]]), (5, [IDS["erin"]])]
+    ((outcome, changed),) = seen[0]["runs"]
+    assert outcome == SyncRun.Outcome.RUNNING and changed["levels"][0]["targets"] == [
+        f"user:{IDS['alice']}"
+    ]
+    killed = SyncRun.objects.get()
+    assert seen[0]["audit"] == [
+        (
+            "pagerduty.policy_update",
+            {
+                "run": killed.pk,
+                "policy": POLICY,
+                "primary": "alice@example.com",
+                "secondary": "erin@example.com",
+            },
+        )
+    ]
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+        summary = run_job(monkeypatch, fake_client(fake))
+    assert summary == f"Platform: In sync (after interrupted run {killed.pk})"
+    killed.refresh_from_db()
+    assert killed.outcome == SyncRun.Outcome.INTERRUPTED
+    assert killed.error.startswith("Interrupted: its worker stopped after it began writing")
+    assert AuditEntry.objects.filter(
+        action="pagerduty.sync_interrupted", details__run=killed.pk
+    ).exists()
+    assert level_ids(fake) == [(5, [IDS["alice"]]), (5, [IDS["erin"]])]
+    page = login(Client(), "erin").get("/sync/").content.decode()
+    finder = SyncRun.objects.exclude(pk=killed.pk).get()
+    assert "Interrupted" in page and f"run {finder.pk} found it" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_while_reading_is_reported_and_the_next_run_writes_the_policy(
+    linked: Rotation, fake: FakePagerDuty, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.PAGERDUTY_API_TOKEN = "test-token"
+    with pytest.raises(WorkerKilled):
+        run_job(monkeypatch, client_killed_at(fake, "GET", after_answer=False))
+    killed = SyncRun.objects.get()
+    assert killed.outcome == SyncRun.Outcome.RUNNING
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+        summary = run_job(monkeypatch, fake_client(fake))
+    assert summary == f"Platform: Changed (after interrupted run {killed.pk})"
+    killed.refresh_from_db()
+    assert killed.error.startswith("Interrupted: its worker stopped before writing")
+    assert level_ids(fake) == [(5, [IDS["alice"]]), (5, [IDS["erin"]])]
+
+
+def abandoned_claim(rotation: Rotation, holder: str) -> SyncRun:
+    """What a worker killed outright (SIGKILL) leaves: its claim held and its run running."""
+    lease = pagerduty_sync.take_lease(f"pagerduty-policy:{rotation.pk}", holder=holder, now=NOW)
+    assert lease is not None
+    run = SyncRun.objects.create(
+        kind=SyncRun.Kind.POLICY,
+        rotation=rotation,
+        started_at=NOW,
+        outcome=SyncRun.Outcome.RUNNING,
+        worker=holder,
+    )
+    lease.note_run(run)
+    return run
+
+
+def test_a_dead_workers_claim_is_taken_over_when_its_lease_lapses(
+    linked: Rotation, fake: FakePagerDuty, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.PAGERDUTY_API_TOKEN = "test-token"
+    killed = abandoned_claim(linked, "worker-a pid 41")
+    with time_machine.travel(NOW + timedelta(seconds=10), tick=False) as clock:
+        waited: list[float] = []
+
+        def sleep(seconds: float) -> None:
+            waited.append(seconds)
+            clock.shift(seconds)
+
+        summary = run_job(monkeypatch, fake_client(fake), sleep=sleep)
+        # The run that started 10 s after the claim was taken waited out the rest of the
+        # 30-second lease, and no more, before it took over.
+        assert sum(waited) == (LEASE - timedelta(seconds=10)).total_seconds()
+    assert summary == f"Platform: Changed (after interrupted run {killed.pk})"
+    assert level_ids(fake) == [(5, [IDS["alice"]]), (5, [IDS["erin"]])]
+    claim = SyncClaim.objects.get(name=f"pagerduty-policy:{linked.pk}")
+    assert claim.claimed_at == NOW + LEASE
+    assert claim.held_until <= NOW + LEASE  # released when the run finished
+
+
+def test_a_run_that_finds_the_claim_held_by_a_live_run_says_who_holds_it(
+    linked: Rotation, fake: FakePagerDuty, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.PAGERDUTY_API_TOKEN = "test-token"
+    running = abandoned_claim(linked, "worker-a pid 41")
+    claim = SyncClaim.objects.get(name=f"pagerduty-policy:{linked.pk}")
+    alive = pagerduty_sync.Lease(claim.name, claim.token)
+    with time_machine.travel(NOW + timedelta(seconds=5), tick=False) as clock:
+
+        def sleep(seconds: float) -> None:
+            clock.shift(seconds)
+            alive.renew()  # the other run is alive: it renews between its requests
+
+        summary = run_job(monkeypatch, fake_client(fake), sleep=sleep)
+    assert summary == (
+        f"Platform: skipped: run {running.pk} by worker-a pid 41 in progress"
+        " since 2026-12-02 17:00:00 UTC"
+    )
+    assert fake.requests == []
+    assert SyncRun.objects.get().outcome == SyncRun.Outcome.RUNNING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_syncing_at_once_write_pagerduty_once(
+    linked: Rotation, fake: FakePagerDuty
+) -> None:
+    start = threading.Barrier(2)
+    results: list[Any] = []
+
+    def worker() -> None:
+        try:
+            with fake_client(fake) as client:
+                start.wait()
+                results.append(
+                    pagerduty_sync.sync_policy_claimed(
+                        linked, client, only_if_due=True, sleep=lambda _: time.sleep(0.05)
+                    )
+                )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 2
+    assert [r.outcome for r in results if isinstance(r, SyncRun)] == [SyncRun.Outcome.CHANGED]
+    assert calls(fake).count(f"PUT /escalation_policies/{POLICY}") == 1
+    assert level_ids(fake) == [(5, [IDS["alice"]]), (5, [IDS["erin"]])]

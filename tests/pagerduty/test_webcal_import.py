@@ -162,3 +162,57 @@ def test_drift_stops_ninety_days_ahead(
     assert drift and all(d["pagerduty"] is None for d in drift)
     assert datetime.fromisoformat(drift[-1]["end"]) == NOW + timedelta(days=90)
     assert datetime.fromisoformat(drift[0]["start"]).astimezone(UTC) >= NOW + timedelta(days=28)
+
+
+@pytest.mark.parametrize(
+    ("url", "dns"),
+    [
+        ("http://127.0.0.1:6379/", {}),
+        ("http://169.254.169.254/latest/meta-data/iam/", {}),
+        ("https://10.0.0.1/private/secretkey123/feed/PSCHED1", {}),
+        (
+            "webcal://acme.pagerduty.com/private/secretkey123/feed/PSCHED1",
+            {"acme.pagerduty.com": ["127.0.0.1"]},
+        ),
+    ],
+    ids=["loopback", "metadata", "private", "rebound-name"],
+)
+def test_an_internal_feed_url_is_not_fetched_and_the_last_good_import_is_kept(
+    linked: Rotation, fake: FakePagerDuty, pagerduty: PagerDuty, url: str, dns: dict[str, list[str]]
+) -> None:
+    """A URL saved before the rule, or a name that now resolves inside the network."""
+    serve(fake, primaries(linked))
+    import_feed(linked, "primary", FEED, pagerduty, now=NOW)
+    good = WebcalImport.objects.get()
+    fake.requests.clear()
+    fake.dns.update(dns)
+    later = NOW + timedelta(minutes=30)
+    run = import_feed(linked, "primary", url, pagerduty, now=later)
+    assert fake.requests == []
+    assert run.outcome == SyncRun.Outcome.FAILED
+    assert "Not fetched: " in run.error
+    kept = WebcalImport.objects.get()
+    assert (kept.shifts, kept.imported_at) == (good.shifts, NOW)
+    assert (kept.attempted_at, kept.error) == (later, run.error)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda fake: fake.add_schedule_feed("secretkey123", "PSCHED1", "requirepass hunter2\n"),
+        lambda fake: fake.add_schedule_feed("secretkey123", "PSCHED1", "BEGIN:VCALENDAR\nhunter2"),
+    ],
+    ids=["not-a-calendar", "garbled"],
+)
+def test_what_a_feed_url_answered_never_reaches_the_records_or_the_sync_page(
+    linked: Rotation, fake: FakePagerDuty, pagerduty: PagerDuty, answer: Any
+) -> None:
+    answer(fake)
+    run = import_feed(linked, "primary", FEED, pagerduty, now=NOW)
+    assert run.outcome == SyncRun.Outcome.FAILED
+    assert "hunter2" not in run.error
+    assert "hunter2" not in WebcalImport.objects.get().error
+    for name in ("erin", "carol"):
+        page = login(Client(), name).get("/sync/").content.decode()
+        assert "Failed" in page or "Last read failed" in page
+        assert "hunter2" not in page

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -297,3 +298,52 @@ def test_an_unchanged_roster_tells_nobody(
         save_roster(platform, [cast["dave"], cast["alice"], cast["erin"], cast["bob"]], by=None)
     assert callbacks == []
     assert get_broker().queue_size() == queued
+
+
+FEED = "/private/0123abcd/feed/PSCHED1"
+
+
+@pytest.mark.parametrize(
+    ("url", "addresses", "problem"),
+    [
+        ("http://127.0.0.1:6379/", [], "must start with webcal:// or https://"),
+        ("http://169.254.169.254/latest/meta-data/", [], "must start with webcal://"),
+        (f"https://10.0.0.1{FEED}", [], "10.0.0.1 is not an allowed host"),
+        (f"webcal://inside.pagerduty.com{FEED}", ["127.0.0.1"], "127.0.0.1, which is a loopback"),
+    ],
+)
+def test_a_feed_url_the_worker_would_not_fetch_is_refused_at_the_form(
+    client: Client,
+    platform: Rotation,
+    cast: dict[str, Engineer],
+    monkeypatch: pytest.MonkeyPatch,
+    url: str,
+    addresses: list[str],
+    problem: str,
+) -> None:
+    monkeypatch.setattr("portal.outbound.system_resolver", lambda host: addresses)
+    login(client, "carol")
+    order = [cast["dave"], cast["alice"], cast["erin"], cast["bob"]]
+    feeds = json.dumps({"primary": url})
+    response = client.post(
+        change_url(platform), roster_form(platform, order, pagerduty_feeds=feeds)
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["pagerduty_feeds"]
+    assert len(errors) == 1 and errors[0].startswith("primary: ") and problem in errors[0]
+    assert Rotation.objects.get(pk=platform.pk).pagerduty_feeds == {}
+
+
+def test_a_pagerduty_feed_url_at_a_public_address_is_saved(
+    client: Client, platform: Rotation, cast: dict[str, Engineer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("portal.outbound.system_resolver", lambda host: ["52.1.1.1"])
+    login(client, "carol")
+    order = [cast["dave"], cast["alice"], cast["erin"], cast["bob"]]
+    feeds = json.dumps({"primary": f"webcal://acme.pagerduty.com{FEED}"})
+    response = client.post(
+        change_url(platform), roster_form(platform, order, pagerduty_feeds=feeds)
+    )
+    assert response.status_code == 302
+    saved = Rotation.objects.get(pk=platform.pk).pagerduty_feeds
+    assert saved == {"primary": f"webcal://acme.pagerduty.com{FEED}"}

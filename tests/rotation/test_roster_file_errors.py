@@ -358,3 +358,14 @@ def test_unknown_sub_table_is_reported_on_its_header() -> None:
         "(expected one of: slug, name, time_zone, handoff_weekday, handoff_time, starts_on, "
         "members, pagerduty_escalation_policy_id, pagerduty_feeds, shadows)",
     ]
+
+
+def test_a_feed_url_the_worker_would_not_fetch_is_rejected_with_its_line() -> None:
+    text = ROSTER.replace(
+        "webcal://example.pagerduty.com/primary.ics", "http://169.254.169.254/latest/meta-data/"
+    )
+
+    assert errors_of(text) == [
+        f"line {line_of(text, 'pagerduty_feeds')}: rotations[0].pagerduty_feeds.primary: "
+        "The URL must start with webcal:// or https://.",
+    ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import os
 import socketserver
 from datetime import datetime, timedelta
 from typing import Any
@@ -106,11 +107,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8025)
+        parser.add_argument(
+            "--delay",
+            type=float,
+            default=float(os.environ.get("FAKE_PAGERDUTY_DELAY") or 0),
+            help="seconds each write waits before it is applied, so a worker can be killed"
+            " mid-sync (default: FAKE_PAGERDUTY_DELAY, else 0)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         host, port = options["host"], options["port"]
         base = f"http://{host}:{port}"
         fake = demo_fake(api_url=base)
+        fake.write_delay = options["delay"]
         self.stdout.write(
             f"Fake PagerDuty on {base}: {len(fake.users)} users, "
             f"{len(fake.escalation_policies)} escalation policies "
@@ -119,6 +128,8 @@ class Command(BaseCommand):
         )
         if not settings.PAGERDUTY_API_TOKEN:
             self.stdout.write('  PAGERDUTY_API_TOKEN is empty: the fake accepts "fake-token".')
+        if fake.write_delay:
+            self.stdout.write(f"  Each write waits {fake.write_delay:g} s before it is applied.")
         server = make_server(host, port, fake.wsgi_app, server_class=_ThreadingServer)
         with server, contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()

@@ -33,7 +33,18 @@ class Command(BaseCommand):
         failed = False
         with client_from_settings() as client:
             for each in rotations:
-                run = pagerduty_sync.sync_policy(each, client, dry_run=dry_run, match_roster=True)
+                if dry_run:
+                    run = pagerduty_sync.sync_policy(each, client, dry_run=True, match_roster=True)
+                else:
+                    # Under the rotation's claim, like the job: never beside a running sync.
+                    claimed = pagerduty_sync.sync_policy_claimed(
+                        each, client, only_if_due=False, match_roster=True
+                    )
+                    if not isinstance(claimed, SyncRun):
+                        self.stdout.write(f"{each.slug}: {claimed}")
+                        failed = True
+                        continue
+                    run = claimed
                 failed |= run.outcome == SyncRun.Outcome.FAILED
                 self.stdout.write(
                     f"{each.slug}: {run.get_outcome_display()} ({run.api_calls} API calls)"
