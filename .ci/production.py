@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -79,7 +79,8 @@ def stop(signum: int, frame: object) -> None:
     raise StoppedError(signal.Signals(signum).name)
 
 
-# What a set-up step may meet, on a machine without the services running too.
+# What a check may meet; a set-up step also a machine without the services running.
+CHECK_ERRORS = (CheckFailedError, httpx.HTTPError)
 SETUP_ERRORS = (
     CheckFailedError,
     SetupFailedError,
@@ -102,30 +103,28 @@ class Report:
     def line(self, mark: str, name: str, seconds: float, note: str) -> None:
         print(f"{mark:>4}  {name} ({seconds:.1f} s){': ' + note if note else ''}", flush=True)
 
-    @contextmanager
-    def setup(self, name: str) -> Iterator[list[str]]:
+    def setup(self, name: str) -> AbstractContextManager[list[str]]:
         """A step the rest depends on: a failure ends the run."""
-        notes: list[str] = []
-        begun = time.perf_counter()
-        try:
-            yield notes
-        except SETUP_ERRORS as error:
-            self.line("FAIL", name, time.perf_counter() - begun, str(error))
-            self.failures.append(name)
-            raise SetupFailedError(f"{name}: {error}") from error
-        self.line("ok", name, time.perf_counter() - begun, "; ".join(notes))
+        return self.step(name, fatal=True)
+
+    def check(self, name: str) -> AbstractContextManager[list[str]]:
+        """A check: a failure is reported and the run goes on."""
+        return self.step(name, fatal=False)
 
     @contextmanager
-    def check(self, name: str) -> Iterator[list[str]]:
-        """A check: a failure is reported and the run goes on."""
+    def step(self, name: str, *, fatal: bool) -> Iterator[list[str]]:
+        """Times the step and prints its line; the step appends notes to what it yields."""
         notes: list[str] = []
         begun = time.perf_counter()
+        caught = SETUP_ERRORS if fatal else CHECK_ERRORS
         try:
             yield notes
-        except (CheckFailedError, httpx.HTTPError) as error:
+        except caught as error:
             self.line("FAIL", name, time.perf_counter() - begun, str(error))
             self.failures.append(name)
             self.last_failed = True
+            if fatal:
+                raise SetupFailedError(f"{name}: {error}") from error
             return
         self.line("ok", name, time.perf_counter() - begun, "; ".join(notes))
         self.last_failed = False
