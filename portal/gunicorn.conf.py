@@ -30,5 +30,6 @@ control_socket_disable = True
 # Both logs go to stderr, for the service manager's journal.
 accesslog = "-"
 errorlog = "-"
-# Feed tokens are credentials inside URLs: the access log masks them.
-# logger_class = ...  (the token-masking logger class goes here; see portal/ for its module)
+# Feed tokens are credentials inside URLs: the access log must mask them. The spot for the
+# token-masking logger class (branch deploy: FeedTokenMaskingLogger in portal/gunicorn_conf.py):
+# logger_class = ...
