@@ -272,9 +272,14 @@ class Browser:
         self.http = httpx.Client(timeout=20, follow_redirects=False)
 
     def request(
-        self, method: str, web: str, path: str, data: dict[str, str] | None = None
+        self,
+        method: str,
+        web: str,
+        path: str,
+        data: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        headers = {"Host": PUBLIC_HOST, "X-Forwarded-Proto": "https"}
+        headers = {"Host": PUBLIC_HOST, "X-Forwarded-Proto": "https", **(headers or {})}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if method == "POST":
@@ -397,6 +402,8 @@ def production_environment(folder: Path, database: str) -> dict[str, str]:
         "EMAIL_URL": "",  # mail printed to the worker's log
         "PAGERDUTY_API_URL": f"http://127.0.0.1:{PORT_BASE + 2}",
         "PAGERDUTY_API_TOKEN": PAGERDUTY_TOKEN,
+        # The fake's feeds are fetched as written (no HTTPS, a loopback address).
+        "PAGERDUTY_FEED_TRUSTED_ORIGINS": f"http://127.0.0.1:{PORT_BASE + 2}",
         "PAGERDUTY_FROM_EMAIL": MANAGER[0],
         "DJANGO_SETTINGS_MODULE": "portal.settings",
         "PYTHONUNBUFFERED": "1",
@@ -501,10 +508,7 @@ def check_static_files(browser: Browser, notes: list[str]) -> None:
     found = re.search(r'href="(/static/css/portal\.[0-9a-f]{12}\.css)"', page)
     if found is None:
         raise CheckFailedError("the dashboard does not link a hashed portal.css")
-    response = browser.http.get(
-        f"http://127.0.0.1:{PORT_BASE + 1}{found.group(1)}",
-        headers={"Host": PUBLIC_HOST, "Accept-Encoding": "gzip"},
-    )
+    response = browser.request("GET", "B", found.group(1), headers={"Accept-Encoding": "gzip"})
     expect(response.status_code == 200, f"{found.group(1)}: {response.status_code}")
     cache = response.headers.get("cache-control", "")
     max_age = re.search(r"max-age=(\d+)", cache)
