@@ -522,12 +522,12 @@ def check_static_files(browser: Browser, notes: list[str]) -> None:
 
 # The PagerDuty sync, and a worker killed during it ----------------------------------------------
 #
-# This part needs two things from branch pd (issue 12, finding 7), named here in one place:
-# - the fake PagerDuty can be slowed: ``manage.py fake_pagerduty --delay SECONDS`` waits that
-#   long before each write, so a sync is still writing when the worker is killed;
-# - a policy sync is recorded as a SyncRun with outcome "running" before its first write to
-#   PagerDuty, and a run whose worker died is recorded as "interrupted"; its claim lapses within
-#   about 45 s, so another worker takes over promptly.
+# This part needs what branch pd adds (issue 12, finding 7), named here in one place:
+# - ``manage.py fake_pagerduty --delay SECONDS``: each write waits that long before the fake
+#   applies it, so the worker can be killed while its write is on the way;
+# - a policy sync is recorded as a SyncRun with outcome "running" before it calls PagerDuty, and
+#   a run whose worker died is recorded as "interrupted" by a later run; claims are leases of
+#   about 30 s, so the other worker takes over promptly.
 
 RUNNING, INTERRUPTED = "running", "interrupted"
 WRITE_DELAY = 6  # seconds the fake waits before each write: the window to kill the worker in
@@ -603,6 +603,41 @@ def policy_runs() -> list[tuple[int, str]]:
     return list(runs.values_list("id", "outcome"))
 
 
+def connections_to(port: int) -> set[tuple[int, str]]:
+    """(pid, local address) of every open TCP connection to ``port`` on this machine."""
+    listing = subprocess.run(
+        ["ss", "-Htnp", "state", "established", f"( dport = :{port} )"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    found = re.findall(r"^\s*\d+\s+\d+\s+(\S+)\s+\S+\s+users:.*?pid=(\d+)", listing, re.MULTILINE)
+    return {(int(pid), local) for local, pid in found}
+
+
+def write_in_flight(worker: Service, port: int) -> bool:
+    """Whether a process of ``worker``'s tree waits on a request to the fake for over a second.
+
+    The fake answers reads at once and one request per connection (HTTP/1.0), so a connection
+    that stays open is a write held by the fake's delay."""
+
+    def waiting() -> set[str]:
+        mine = set()
+        for pid, local in connections_to(port):
+            try:
+                if os.getpgid(pid) == worker.process.pid:
+                    mine.add(local)
+            except ProcessLookupError:
+                pass
+        return mine
+
+    first = waiting()
+    if not first:
+        return False
+    time.sleep(1)
+    return bool(first & waiting())
+
+
 def interrupt_a_sync(report: Report, workers: list[Service], browser: Browser) -> None:
     """Kill the worker that runs a sync while it writes; the other one finishes it, once."""
     with report.check("the fake PagerDuty holds the demo's wrong policy") as notes:
@@ -630,15 +665,21 @@ def interrupt_a_sync(report: Report, workers: list[Service], browser: Browser) -
         victim = picked[0]
         try:
             running = wait_for(
-                f"a policy SyncRun with outcome {RUNNING!r} (recorded before the first write)",
+                f"a policy SyncRun with outcome {RUNNING!r} (recorded before it calls PagerDuty)",
                 20,
                 lambda: [pk for pk, outcome in policy_runs() if outcome == RUNNING],
                 every=0.05,
             )[0]
         except CheckFailedError as error:
             raise CheckFailedError(f"{error}; the runs seen: {policy_runs()}") from None
+        wait_for(
+            f"{victim.name} to send its write to PagerDuty",
+            20,
+            partial(write_in_flight, victim, PORT_BASE + 2),
+            every=0.1,
+        )
         victim.kill()
-        notes.append(f"{victim.name} killed (SIGKILL, its whole tree) during run {running}")
+        notes.append(f"{victim.name} killed (SIGKILL, its whole tree) in run {running}'s write")
     if report.last_failed:
         for name in later[1:]:
             report.skip(name, "no sync was interrupted")
