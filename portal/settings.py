@@ -169,8 +169,18 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# Served by WhiteNoise straight from the source folders: no collectstatic step to forget.
-WHITENOISE_USE_FINDERS = True
+# Production sets STATIC_ROOT and runs collectstatic into it: files get content-hashed names,
+# compressed copies and far-future cache headers from WhiteNoise, and a {% static %} name that
+# was not collected fails loudly. Without it (one machine, development), WhiteNoise serves
+# straight from the source folders: no collectstatic step to forget.
+STATIC_ROOT = os.environ.get("STATIC_ROOT") or None
+if STATIC_ROOT:
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+else:
+    WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 
