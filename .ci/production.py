@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import http.cookies
 import json
+import logging
 import os
 import re
 import secrets
@@ -747,6 +748,8 @@ def run(report: Report, machine: Machine) -> None:
     import django
 
     django.setup()
+    # The portal's logging config logs every request httpx makes; the steps report their own.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     slow = fake_pagerduty_arguments()
 
     with report.setup("start the fake PagerDuty, two web processes and two workers") as notes:
