@@ -62,9 +62,13 @@ MISSING_PAGE = "missing-page"
 NEW_PAGE_URL = "/runbooks/new/"
 TOC_TAGS = {"ul", "li", "a"}
 
-# Block quotes, lists, links and emphasis nested deeper than this are not parsed as such (the
-# limit of markdown-it's CommonMark preset): each level multiplies the work on runs of "[".
-MAX_NESTING = 20
+# How deep containers nest. markdown-it has one limit for both kinds, so text within blocks is
+# parsed by a second parser that differs only in it. Blocks: lists about 24 deep keep their
+# content (a deeper one, and what follows it, is cut). Inline: links and emphasis nested deeper
+# read as text; the limit multiplies the work on runs of "[", so it is low (half the time of
+# markdown-it's usual 20 on the worst texts).
+BLOCK_NESTING = 50
+INLINE_NESTING = 8
 # A table row with fewer cells than the header is filled with empty ones. markdown-it-py allows
 # 65,536 of those per table (its module's constant; the package's name `table` is the rule), some
 # seconds of work from 20 KB of "|" lines; a real table leaves out far fewer.
@@ -416,16 +420,29 @@ def _toc(headings: Sequence[tuple[int, str, str]]) -> str:
     return "".join(parts)
 
 
-@cache
-def _parser() -> MarkdownIt:
-    """The one parser: markdown-it keeps each parse's state in objects of that parse, so threads
-    share it."""
-    md = MarkdownIt("gfm-like", {"tasklists": True, "maxNesting": MAX_NESTING})
+def _configured(nesting: int) -> MarkdownIt:
+    md = MarkdownIt("gfm-like", {"tasklists": True, "maxNesting": nesting})
     md.inline.ruler.at("linkify", _linkify)
-    md.core.ruler.at("linkify", _link_addresses)
     md.inline.ruler.before("link", "wiki_link", _wiki_link)
+    md.core.ruler.at("linkify", _link_addresses)
     md.core.ruler.push("heading_ids", _heading_ids)
     md.core.ruler.push("as_before", _as_before)
+    return md
+
+
+@cache
+def _parser() -> MarkdownIt:
+    """The one parser (markdown-it keeps each parse's state in objects of that parse, so threads
+    share it), whose text within blocks the inline parser reads."""
+    md, inline = _configured(BLOCK_NESTING), _configured(INLINE_NESTING)
+
+    def parse_inline(state: StateCore) -> None:  # markdown-it's core "inline" rule, but for md
+        for token in state.tokens:
+            if token.type == "inline":
+                token.children = token.children or []
+                inline.inline.parse(token.content, inline, state.env, token.children)
+
+    md.core.ruler.at("inline", parse_inline)
     return md
 
 
