@@ -54,7 +54,8 @@ def save_page(
     """Save ``fields`` (title, body, tags, owner, review_interval_days) as a new revision.
 
     ``base_revision`` is the revision the editor started from: if the page has moved on since,
-    EditConflictError is raised and nothing is saved, so nobody's edit is silently lost.
+    EditConflictError is raised and nothing is saved, so nobody's edit is silently lost. A body
+    longer than a page holds raises ValidationError naming the field, and nothing is saved.
     """
     now = now or timezone.now()
     is_new = runbook is None
@@ -67,6 +68,8 @@ def save_page(
     renamed = not is_new and fields["title"] != runbook.title
     for name, value in fields.items():
         setattr(runbook, name, value)
+    # The editor's form checks this first; imports and restores of old revisions meet it here.
+    runbook.clean_fields(exclude={f.name for f in Runbook._meta.get_fields()} - {"body"})
     rendered = markdown.render_page(runbook.body, resolver())
     runbook.html, runbook.toc = rendered.html, rendered.toc
     runbook.revision += 1

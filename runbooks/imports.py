@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from runbooks import actions
@@ -29,7 +30,8 @@ class ImportReport:
 @transaction.atomic
 def import_folder(folder: Path, titles: dict[str, str] | None = None) -> ImportReport:
     """Import every ``*.md`` in ``folder``; ``titles`` maps a file name to a title that its
-    name cannot spell (e.g. ``oncall-guide.md`` -> "On-call guide")."""
+    name cannot spell (e.g. ``oncall-guide.md`` -> "On-call guide"). A file that cannot be a
+    page (too long) raises ValidationError naming it, and nothing is imported."""
     titles = titles or {}
     report = ImportReport([], [], [])
     for path in sorted(folder.glob("*.md")):
@@ -39,12 +41,15 @@ def import_folder(folder: Path, titles: dict[str, str] | None = None) -> ImportR
         if page is not None and page.body == body:
             report.unchanged.append(title)
             continue
-        actions.save_page(
-            page,
-            {"title": page.title if page else title, "body": body},
-            base_revision=page.revision if page else 0,
-            message=f"Imported from {path.name}",
-            by=None,
-        )
+        try:
+            actions.save_page(
+                page,
+                {"title": page.title if page else title, "body": body},
+                base_revision=page.revision if page else 0,
+                message=f"Imported from {path.name}",
+                by=None,
+            )
+        except ValidationError as error:
+            raise ValidationError(f"{path.name}: {' '.join(error.messages)}") from error
         (report.changed if page else report.created).append(title)
     return report

@@ -5,10 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.urls import reverse
 
 from rotation.models import Engineer
+
+# The longest text a page may hold, in characters: about 3,000 words. Rendering is linear in the
+# text, and its worst text this long still renders well within a second
+# (tests/runbooks/test_markdown_bounds.py).
+BODY_MAX_LENGTH = 20_000
 
 
 class Runbook(models.Model):
@@ -16,7 +22,11 @@ class Runbook(models.Model):
 
     slug = models.SlugField(max_length=120, unique=True)
     title = models.CharField(max_length=200, unique=True)
-    body = models.TextField(blank=True)
+    body = models.TextField(
+        blank=True,
+        validators=[MaxLengthValidator(BODY_MAX_LENGTH)],
+        help_text=f"At most {BODY_MAX_LENGTH:,} characters.",
+    )
     html = models.TextField(blank=True, editable=False)
     toc = models.TextField(blank=True, editable=False)
     owner = models.ForeignKey(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,7 +18,7 @@ from portal.viewer import signed_in_user
 from runbooks import actions, markdown, search
 from runbooks.forms import RunbookForm
 from runbooks.history import diff_lines
-from runbooks.models import Runbook
+from runbooks.models import BODY_MAX_LENGTH, Runbook
 
 PAGE_SIZE = 50
 FIELDS = ["title", "body", "tags", "owner", "review_interval_days"]
@@ -97,8 +98,13 @@ def runbook_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
 
 @require_POST
 def preview(request: HttpRequest) -> HttpResponse:
-    """The editor's live preview (htmx): the text rendered exactly as a save would."""
-    rendered = markdown.render_page(request.POST.get("body", ""), actions.resolver())
+    """The editor's live preview (htmx): the text rendered exactly as a save would; a text
+    longer than a page holds is not rendered but answered 413, with the form's message."""
+    body = request.POST.get("body", "")
+    if len(body) > BODY_MAX_LENGTH:
+        error = f"Too long to preview or save: at most {BODY_MAX_LENGTH:,} characters, this is {len(body):,}."
+        return render(request, "runbooks/preview.html", {"error": error}, status=413)
+    rendered = markdown.render_page(body, actions.resolver())
     return render(request, "runbooks/preview.html", {"rendered": rendered})
 
 
@@ -140,7 +146,11 @@ def _revision_number(text: str | None, default: int) -> int | None:
 @require_POST
 def restore(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     runbook = get_object_or_404(Runbook, slug=slug)
-    saved = actions.restore(runbook, number, by=signed_in_user(request))
+    try:
+        saved = actions.restore(runbook, number, by=signed_in_user(request))
+    except ValidationError as error:  # a revision from before pages were bounded
+        messages.error(request, f"Revision {number} cannot be restored: {' '.join(error.messages)}")
+        return redirect(runbook)
     messages.success(request, f"Revision {number} restored as revision {saved.revision}.")
     return redirect(saved)
 

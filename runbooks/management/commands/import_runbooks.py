@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from runbooks.imports import import_folder
@@ -32,7 +33,10 @@ class Command(BaseCommand):
             if not sep or not value.strip():
                 raise CommandError(f"--title needs FILE=TITLE, not {item!r}")
             titles[name.strip()] = value.strip()
-        report = import_folder(folder, titles)
+        try:
+            report = import_folder(folder, titles)
+        except ValidationError as error:
+            raise CommandError(f"Nothing imported. {' '.join(error.messages)}") from error
         for label, titles_ in (("created", report.created), ("changed", report.changed)):
             for name in titles_:
                 self.stdout.write(f"{label}: {name}")
