@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from incidents import rules
 from incidents.models import (
+    SECTION_MAX_LENGTH,
     SECTIONS,
     TIME_FIELDS,
     ActionItem,
@@ -25,6 +26,7 @@ from incidents.models import (
 from portal.models import AuditEntry
 from rotation.models import Engineer, Rotation
 from rotation.oncall import on_call
+from runbooks import markdown
 
 
 def note(incident: Incident, kind: str, text: str, *, by: User | None, at: datetime) -> None:
@@ -150,12 +152,14 @@ def _owe_postmortem(incident: Incident, *, by: User | None, now: datetime) -> Po
     if not owed or owner is None or hasattr(incident, "postmortem"):
         return None
     resolved = (incident.resolved_at or now).astimezone(timezone.get_current_timezone()).date()
-    postmortem = Postmortem.objects.create(
+    postmortem = Postmortem(
         incident=incident,
         owner=owner,
         due_on=rules.business_days_after(resolved, rules.POSTMORTEM_DUE_BUSINESS_DAYS),
         timeline=timeline_markdown(incident),
     )
+    postmortem.sections_html = sections_html(postmortem)
+    postmortem.save()
     note(
         incident,
         "postmortem",
@@ -167,11 +171,33 @@ def _owe_postmortem(incident: Incident, *, by: User | None, now: datetime) -> Po
 
 
 def timeline_markdown(incident: Incident) -> str:
+    """The timeline as a Markdown list, for the post-mortem: the entries that fit in a section,
+    then how many more there are, so that the post-mortem can be saved as it was made."""
     zone = timezone.get_current_timezone()
-    return "\n".join(
+    lines = [
         f"- {entry.at.astimezone(zone):%Y-%m-%d %H:%M %Z}: {entry.text}"
         for entry in incident.timeline.all()
-    )
+    ]
+    text = "\n".join(lines)
+    if len(text) <= SECTION_MAX_LENGTH:
+        return text
+    more = "- … and {} more on the incident's timeline."
+    size = shown = 0
+    for line in lines:
+        if size + len(line) + 1 + len(more.format(len(lines))) > SECTION_MAX_LENGTH:
+            break
+        size, shown = size + len(line) + 1, shown + 1
+    return "\n".join([*lines[:shown], more.format(len(lines) - shown)])
+
+
+def sections_html(postmortem: Postmortem) -> dict[str, str]:
+    """The sections that have text, rendered and sanitised (runbooks/markdown.py), for the page
+    to show as they are: rendering is done on save, never on a view."""
+    return {
+        name: str(markdown.render(text))
+        for name, _ in SECTIONS
+        if (text := getattr(postmortem, name))
+    }
 
 
 @transaction.atomic
@@ -286,6 +312,9 @@ def save_postmortem(
         postmortem.published_at = now
     for name, _ in SECTIONS:
         setattr(postmortem, name, sections.get(name, getattr(postmortem, name)))
+    # ValidationError for a section longer than one holds (the form says so first).
+    postmortem.clean_fields(exclude={f.name for f in Postmortem._meta.get_fields()} - set(sections))
+    postmortem.sections_html = sections_html(postmortem)
     if was_published and changed:
         note(
             postmortem.incident,

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.urls import reverse
 
@@ -165,6 +166,16 @@ SECTIONS = (
 )
 
 
+# The longest text a post-mortem section may hold, in characters: about 1,500 words. Rendering
+# is linear in the text, and each section's worst text this long renders well within a second
+# (tests/runbooks/test_markdown_bounds.py); a save renders all ten.
+SECTION_MAX_LENGTH = 10_000
+
+
+def _section() -> models.TextField[str, str]:
+    return models.TextField(blank=True, validators=[MaxLengthValidator(SECTION_MAX_LENGTH)])
+
+
 class Postmortem(models.Model):
     incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="postmortem")
     owner = models.ForeignKey(Engineer, on_delete=models.PROTECT, related_name="postmortems")
@@ -172,16 +183,19 @@ class Postmortem(models.Model):
     status = models.CharField(
         max_length=10, choices=PostmortemStatus.choices, default=PostmortemStatus.DRAFT
     )
-    summary = models.TextField(blank=True)
-    impact = models.TextField(blank=True)
-    root_causes = models.TextField(blank=True)
-    trigger = models.TextField(blank=True)
-    resolution = models.TextField(blank=True)
-    detection = models.TextField(blank=True)
-    went_well = models.TextField(blank=True)
-    went_wrong = models.TextField(blank=True)
-    got_lucky = models.TextField(blank=True)
-    timeline = models.TextField(blank=True)
+    summary = _section()
+    impact = _section()
+    root_causes = _section()
+    trigger = _section()
+    resolution = _section()
+    detection = _section()
+    went_well = _section()
+    went_wrong = _section()
+    got_lucky = _section()
+    timeline = _section()
+    # The sections rendered when they were saved, {field: sanitised HTML}: the page reads these
+    # and renders nothing.
+    sections_html = models.JSONField(default=dict, blank=True, editable=False)
     published_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

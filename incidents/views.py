@@ -161,7 +161,10 @@ def postmortem(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "action_form": action_form,
         "items": pm.actions.select_related("owner"),
-        "sections": [(heading, getattr(pm, name)) for name, heading in SECTIONS],
+        # As rendered when saved (actions.sections_html): sanitised, and no rendering per view.
+        "sections": [
+            (heading, mark_safe(pm.sections_html.get(name, ""))) for name, heading in SECTIONS
+        ],
         "may_publish": may_publish,
         "today": timezone.localdate(),
     }

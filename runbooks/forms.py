@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from rotation.models import Engineer
-from runbooks.models import MAX_BODY_BYTES, Runbook, validate_body_size
+from runbooks.models import Runbook
 
 
 class RunbookForm(forms.ModelForm[Runbook]):
@@ -21,16 +21,8 @@ class RunbookForm(forms.ModelForm[Runbook]):
         fields = ["title", "body", "tags", "owner", "review_interval_days"]
         widgets = {"body": forms.Textarea(attrs={"rows": 22, "spellcheck": "true"})}
         labels = {"body": "Text (Markdown; [[Page title]] links a page)"}
-        help_texts = {
-            "body": f"At most {MAX_BODY_BYTES // 1024} KB; split a longer text into pages."
-        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         owner: Any = self.fields["owner"]
         owner.queryset = Engineer.objects.filter(is_active=True)
-
-    def clean_body(self) -> str:
-        body: str = self.cleaned_data["body"]
-        validate_body_size(body)
-        return body

@@ -30,8 +30,8 @@ class ImportReport:
 @transaction.atomic
 def import_folder(folder: Path, titles: dict[str, str] | None = None) -> ImportReport:
     """Import every ``*.md`` in ``folder``; ``titles`` maps a file name to a title that its
-    name cannot spell (e.g. ``oncall-guide.md`` -> "On-call guide"). A file too large for a
-    page raises ValidationError naming it, and nothing is imported."""
+    name cannot spell (e.g. ``oncall-guide.md`` -> "On-call guide"). A file that cannot be a
+    page (too long) raises ValidationError naming it, and nothing is imported."""
     titles = titles or {}
     report = ImportReport([], [], [])
     for path in sorted(folder.glob("*.md")):
@@ -50,6 +50,6 @@ def import_folder(folder: Path, titles: dict[str, str] | None = None) -> ImportR
                 by=None,
             )
         except ValidationError as error:
-            raise ValidationError(f"{path.name}: {' '.join(error.messages)}") from None
+            raise ValidationError(f"{path.name}: {' '.join(error.messages)}") from error
         (report.changed if page else report.created).append(title)
     return report

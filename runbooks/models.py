@@ -5,32 +5,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.urls import reverse
 
 from rotation.models import Engineer
 
-# The most a page's text may hold, in bytes of UTF-8: a long runbook is a few dozen KB. Every
-# word of any text this size can be searched: a PostgreSQL tsvector holds at most 1 MB of words
-# and positions, and the densest text we could write (unique hyphenated words, host/path pairs)
-# takes 3.3 bytes of it per byte, so 256 KB of it takes 0.84 MB (the test suite saves one).
-MAX_BODY_BYTES = 256 * 1024
-
-
-def validate_body_size(text: str) -> None:
-    size = len(text.encode("utf-8", "surrogatepass"))
-    if size > MAX_BODY_BYTES:
-        raise ValidationError(
-            "This text is %(size)s bytes; a page holds at most %(limit)s (%(kb)s KB). "
-            "Split it into pages and link them with [[Page title]].",
-            code="too_large",
-            params={
-                "size": f"{size:,}",
-                "limit": f"{MAX_BODY_BYTES:,}",
-                "kb": MAX_BODY_BYTES // 1024,
-            },
-        )
+# The longest text a page may hold, in characters: about 3,000 words. Rendering is linear in the
+# text, and its worst text this long still renders well within a second
+# (tests/runbooks/test_markdown_bounds.py). It also keeps every word searchable: at most 80 KB of
+# UTF-8, where PostgreSQL's tsvector (1 MB) takes about 3.3 bytes per byte of the densest text.
+BODY_MAX_LENGTH = 20_000
 
 
 class Runbook(models.Model):
@@ -38,7 +23,11 @@ class Runbook(models.Model):
 
     slug = models.SlugField(max_length=120, unique=True)
     title = models.CharField(max_length=200, unique=True)
-    body = models.TextField(blank=True)  # at most MAX_BODY_BYTES, as the form and actions check
+    body = models.TextField(
+        blank=True,
+        validators=[MaxLengthValidator(BODY_MAX_LENGTH)],
+        help_text=f"At most {BODY_MAX_LENGTH:,} characters.",
+    )
     html = models.TextField(blank=True, editable=False)
     toc = models.TextField(blank=True, editable=False)
     owner = models.ForeignKey(

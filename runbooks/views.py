@@ -18,7 +18,7 @@ from portal.viewer import signed_in_user
 from runbooks import actions, markdown, search
 from runbooks.forms import RunbookForm
 from runbooks.history import diff_lines
-from runbooks.models import Runbook
+from runbooks.models import BODY_MAX_LENGTH, Runbook
 
 PAGE_SIZE = 50
 # Nobody reads 200,000 search results, and a larger offset would overflow PostgreSQL's.
@@ -100,8 +100,13 @@ def runbook_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
 
 @require_POST
 def preview(request: HttpRequest) -> HttpResponse:
-    """The editor's live preview (htmx): the text rendered exactly as a save would."""
-    rendered = markdown.render_page(request.POST.get("body", ""), actions.resolver())
+    """The editor's live preview (htmx): the text rendered exactly as a save would; a text
+    longer than a page holds is not rendered but answered 413, with the form's message."""
+    body = request.POST.get("body", "")
+    if len(body) > BODY_MAX_LENGTH:
+        error = f"Too long to preview or save: at most {BODY_MAX_LENGTH:,} characters, this is {len(body):,}."
+        return render(request, "runbooks/preview.html", {"error": error}, status=413)
+    rendered = markdown.render_page(body, actions.resolver())
     return render(request, "runbooks/preview.html", {"rendered": rendered})
 
 
@@ -153,9 +158,9 @@ def restore(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     runbook = get_object_or_404(Runbook, slug=slug)
     try:
         saved = actions.restore(runbook, number, by=signed_in_user(request))
-    except ValidationError as error:  # a revision from before the size limit
-        messages.error(request, " ".join(error.messages))
-        return redirect("runbooks:history", slug=runbook.slug)
+    except ValidationError as error:  # a revision from before pages were bounded
+        messages.error(request, f"Revision {number} cannot be restored: {' '.join(error.messages)}")
+        return redirect(runbook)
     messages.success(request, f"Revision {number} restored as revision {saved.revision}.")
     return redirect(saved)
 

@@ -3,17 +3,8 @@
 from datetime import timedelta
 
 from django import template
-from django.utils.safestring import SafeString
-
-from runbooks.markdown import render
 
 register = template.Library()
-
-
-@register.filter
-def markdown(text: str) -> SafeString:
-    """Markdown rendered and sanitised (runbooks/markdown.py): no script gets through."""
-    return render(text or "")
 
 
 @register.filter

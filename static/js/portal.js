@@ -33,3 +33,9 @@ document.addEventListener("click", (event) => {
     if (input) { input.select(); button.textContent = "Press Ctrl-C"; } else { window.prompt("Copy the feed address:", button.dataset.copy); }
   }
 });
+
+// The runbook editor's preview answers a text too long to render with 413 and a message: show
+// the message in the preview, where htmx would otherwise swap nothing for an error status.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.xhr.status === 413) { event.detail.shouldSwap = true; event.detail.isError = false; }
+});

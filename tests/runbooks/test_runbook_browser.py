@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from runbooks.actions import save_page
+from runbooks.models import BODY_MAX_LENGTH
 from tests.conftest import make_engineer, restore_stamps
 from tests.portal.test_browser import DESKTOP, log_in, screenshot
 
@@ -64,3 +65,22 @@ def test_edit_with_preview_save_search_and_read_the_history(
     expect(page.locator("pre.diff .removed")).to_contain_text("Promote the replica.")
     expect(page.locator("pre.diff .added").first).to_contain_text("when the primary stops")
     screenshot(page, "runbook-history")
+
+
+def test_the_preview_says_when_a_text_is_too_long_and_goes_on_previewing(
+    live_server: LiveServer, page: Page
+) -> None:
+    restore_stamps()
+    make_engineer("erin")
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_server, "erin@example.com")
+    page.goto(f"{live_server.url}/runbooks/new/")
+    body = page.get_by_label("Text (Markdown")
+    preview = page.locator("#preview")
+    body.fill("x" * (BODY_MAX_LENGTH + 1))  # the preview answers 413 with the reason
+    expect(preview.get_by_role("alert")).to_have_text(
+        f"Too long to preview or save: at most {BODY_MAX_LENGTH:,} characters, "
+        f"this is {BODY_MAX_LENGTH + 1:,}."
+    )
+    body.fill("## Steps")
+    expect(preview.locator("h2")).to_have_text("Steps")

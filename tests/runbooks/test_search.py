@@ -21,7 +21,7 @@ from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
 from runbooks import actions, search
-from runbooks.models import MAX_BODY_BYTES, Runbook
+from runbooks.models import BODY_MAX_LENGTH, Runbook
 
 pytestmark = pytest.mark.django_db
 
@@ -425,8 +425,8 @@ def densest_text(size: int, last_words: str) -> str:
 
 
 def test_the_largest_text_a_page_may_hold_saves_and_its_last_word_is_found() -> None:
-    body = densest_text(MAX_BODY_BYTES, "then page zanzibar")
-    assert len(body.encode()) == MAX_BODY_BYTES
+    body = densest_text(BODY_MAX_LENGTH, "then page zanzibar")
+    assert len(body) == BODY_MAX_LENGTH
 
     actions.save_page(None, {"title": "Big", "body": body}, base_revision=0, by=None)
 

@@ -36,7 +36,7 @@ class Command(BaseCommand):
         try:
             report = import_folder(folder, titles)
         except ValidationError as error:
-            raise CommandError(" ".join(error.messages)) from None
+            raise CommandError(f"Nothing imported. {' '.join(error.messages)}") from error
         for label, titles_ in (("created", report.created), ("changed", report.changed)):
             for name in titles_:
                 self.stdout.write(f"{label}: {name}")
