@@ -61,6 +61,13 @@ $(ICALJS)/node_modules/.package-lock.json: $(ICALJS)/package-lock.json $(ICALJS)
 	npm ci --prefix $(ICALJS) --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The page crawl (tests/portal/test_every_page.py) injects Deque's axe-core into every page.
+AXE := tests/axe
+$(AXE)/node_modules/.package-lock.json: $(AXE)/package-lock.json $(AXE)/package.json
+	@command -v npm >/dev/null || { echo "npm is needed for the accessibility crawl (apt-get install nodejs npm)"; exit 1; }
+	npm ci --prefix $(AXE) --no-audit --no-fund --loglevel=error
+	touch $@
+
 chromium:
 	@command -v chromium >/dev/null || { \
 		echo "Installing Debian's chromium for the browser tests"; \
@@ -83,7 +90,7 @@ run: install
 		$(BIN)/python manage.py qcluster & \
 		$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
 
-test: install-dev chromium $(ICALJS)/node_modules/.package-lock.json
+test: install-dev chromium $(ICALJS)/node_modules/.package-lock.json $(AXE)/node_modules/.package-lock.json
 	$(BIN)/pytest
 
 bench: install-dev
