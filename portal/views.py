@@ -11,6 +11,8 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.templatetags.static import static
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
@@ -166,6 +168,39 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception as error:
         return JsonResponse({"status": "error", "database": str(error)}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@login_not_required
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on every visit to a page without one (a feed, the JSON)."""
+    return redirect(static("icons/favicon.ico"), permanent=True)
+
+
+@login_not_required
+def web_manifest(request: HttpRequest) -> JsonResponse:
+    """What a phone needs to pin the portal to its home screen."""
+    icons = [
+        {"src": static("icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+        {"src": static("icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+        {
+            "src": static("icons/icon-maskable-512.png"),
+            "sizes": "512x512",
+            "type": "image/png",
+            "purpose": "maskable",
+        },
+        {"src": static("icons/favicon.svg"), "sizes": "any", "type": "image/svg+xml"},
+    ]
+    manifest = {
+        "name": "On-call portal",
+        "short_name": "On call",
+        "start_url": reverse("portal:dashboard"),
+        "scope": reverse("portal:dashboard"),
+        "display": "standalone",
+        "background_color": "#f5f7fa",
+        "theme_color": "#1d2330",
+        "icons": icons,
+    }
+    return JsonResponse(manifest, content_type="application/manifest+json")
 
 
 @never_cache

@@ -189,3 +189,20 @@ def test_every_top_bar_link_opens_its_page(client: Client, platform: Rotation) -
     assert 'action="/logout/"' in nav
     assert client.post("/logout/").status_code == 302
     assert client.get("/").status_code == 302
+
+
+def test_the_favicon_and_the_app_manifest_need_no_login(client: Client) -> None:
+    icon = client.get("/favicon.ico", follow=True)
+    assert icon.status_code == 200
+    assert icon.redirect_chain[0][0] == "/static/icons/favicon.ico"
+    manifest = client.get("/manifest.webmanifest")
+    assert manifest["Content-Type"] == "application/manifest+json"
+    assert manifest.json()["start_url"] == "/"
+    for icon_entry in manifest.json()["icons"]:
+        assert client.get(icon_entry["src"]).status_code == 200, icon_entry["src"]
+
+
+def test_every_page_links_the_icon_and_the_manifest(client: Client, platform: Rotation) -> None:
+    page = client.get("/login/").content.decode()
+    assert 'rel="icon" href="/static/icons/favicon.svg"' in page
+    assert '<link rel="manifest" href="/manifest.webmanifest">' in page
