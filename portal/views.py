@@ -205,17 +205,34 @@ def web_manifest(request: HttpRequest) -> JsonResponse:
 
 @never_cache
 def api_token(request: HttpRequest) -> HttpResponse:
-    has_token = ApiToken.objects.filter(user=signed_in_user(request)).exists()
-    return render(request, "portal/api_token.html", {"has_token": has_token})
+    user = signed_in_user(request)
+    context = {
+        "has_token": ApiToken.objects.filter(user=user).exists(),
+        "version": actions.api_token_version(user),
+    }
+    return render(request, "portal/api_token.html", context)
 
 
 @never_cache  # the page that shows a new token must never be kept by a cache or a browser
 @require_POST
 def api_token_rotate(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
-    token = actions.rotate_api_token(user, by=user)
-    messages.success(request, "A new token was created; the old one no longer works.")
-    return render(request, "portal/api_token.html", {"has_token": True, "token": token})
+    replacing = request.POST.get("replacing", "none")
+    try:
+        token = actions.rotate_api_token(user, by=user, replacing=replacing)
+    except actions.TokenFormUsedError:
+        messages.info(
+            request,
+            "That form was already used, so no other token was made and the one it showed was "
+            "not replaced. If you did not copy it, replace it below.",
+        )
+        return redirect("portal:api_token")
+    if replacing == "none":
+        messages.success(request, "Your API token was created.")
+    else:
+        messages.success(request, "A new token was created; the old one no longer works.")
+    context = {"has_token": True, "token": token, "version": actions.api_token_version(user)}
+    return render(request, "portal/api_token.html", context)
 
 
 @require_POST

@@ -164,6 +164,41 @@ def test_api_token_page_shows_a_new_token_once(client: Client, platform: Rotatio
     assert anonymous.get("/api/v1/oncall", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
 
 
+def token_on(page: str) -> str:
+    return page.split('<pre class="token">')[1].split("</pre>")[0]
+
+
+def test_reloading_the_new_token_page_keeps_the_token_it_showed(
+    client: Client, platform: Rotation
+) -> None:
+    login(client, "alice")
+    form = client.get("/account/api-token/").content.decode()
+    assert 'name="replacing" value="none"' in form
+    shown = token_on(
+        client.post("/account/api-token/rotate/", {"replacing": "none"}).content.decode()
+    )
+
+    # A reload sends the same form again.
+    again = client.post("/account/api-token/rotate/", {"replacing": "none"}, follow=True)
+
+    assert "already used" in again.content.decode()
+    assert '<pre class="token">' not in again.content.decode()
+    anonymous = Client()
+    assert anonymous.get("/api/v1/oncall", HTTP_AUTHORIZATION=f"Bearer {shown}").status_code == 200
+
+
+def test_the_first_token_speaks_of_no_old_one(client: Client, platform: Rotation) -> None:
+    login(client, "alice")
+    first = client.post("/account/api-token/rotate/", {"replacing": "none"}).content.decode()
+    assert "Your API token was created." in first
+    assert "old one" not in first
+    form = client.get("/account/api-token/").content.decode()
+    version = re.search(r'name="replacing" value="([^"]+)"', form)
+    assert version is not None
+    second = client.post("/account/api-token/rotate/", {"replacing": version[1]})
+    assert "the old one no longer works" in second.content.decode()
+
+
 def test_api_token_page_needs_login(client: Client) -> None:
     assert client.get("/account/api-token/").status_code == 302
     assert client.post("/account/api-token/rotate/").status_code == 302
@@ -179,7 +214,7 @@ def test_pages_send_a_strict_content_security_policy(client: Client, platform: R
 def test_every_top_bar_link_opens_its_page(client: Client, platform: Rotation) -> None:
     login(client, "carol")  # staff: the admin link too
     page = client.get("/").content.decode()
-    nav = page.split("<nav>", 1)[1].split("</nav>", 1)[0]
+    nav = page.split('<nav id="site-nav"', 1)[1].split("</nav>", 1)[0]
     links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', nav)
     assert [label for _, label in links] == [
         *("Dashboard", "Incidents", "Runbooks", "My shifts", "Calendars", "Admin", "API token")
