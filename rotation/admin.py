@@ -44,7 +44,19 @@ def ordered_members(formset: BaseInlineFormSet[Any, Any, Any]) -> list[Engineer]
     return [row["engineer"] for row in rows]
 
 
+def name_widget(field: forms.Field, name: str) -> None:
+    """An accessible name for a field drawn without a <label> (an inline row's cell under its
+    column heading); through the admin's related-object wrapper to the widget it draws."""
+    widget = getattr(field.widget, "widget", field.widget)
+    widget.attrs["aria-label"] = name
+
+
 class MembershipForm(forms.ModelForm[Membership]):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        name_widget(self.fields["position"], "Position")
+        name_widget(self.fields["engineer"], "Engineer")
+
     # Uniqueness is left to the formset, which sees the whole order and names the person listed
     # twice; row by row, moving someone to another row reads as a duplicate of their old row.
     def validate_unique(self) -> None:
@@ -55,6 +67,11 @@ class MembershipForm(forms.ModelForm[Membership]):
 
 
 class MembershipFormSet(BaseInlineFormSet[Membership, Rotation, Any]):
+    def add_fields(self, form: forms.BaseForm, index: int | None) -> None:
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            name_widget(form.fields["DELETE"], "Remove from the roster")
+
     def clean(self) -> None:
         if any(self.errors):
             return
@@ -88,7 +105,7 @@ class RosterEraInline(admin.TabularInline[RosterEra, Rotation]):
         "time_zone",
         "handoff_weekday",
         "handoff_time",
-        "created_by",
+        "made_by",
     )
     readonly_fields = fields
     extra = 0
@@ -101,6 +118,11 @@ class RosterEraInline(admin.TabularInline[RosterEra, Rotation]):
     @admin.display(description="from")
     def from_handoff(self, era: RosterEra) -> str:
         return f"{era.starts_at.astimezone(era.calendar.time_zone):%a %-d %b %Y %H:%M %Z}"
+
+    # A name, not a link: managers may not open user accounts.
+    @admin.display(description="created by")
+    def made_by(self, era: RosterEra) -> str:
+        return str(era.created_by) if era.created_by else "the portal"
 
     @admin.display(description="order")
     def roster(self, era: RosterEra) -> str:

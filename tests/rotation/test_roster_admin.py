@@ -297,3 +297,33 @@ def test_an_unchanged_roster_tells_nobody(
         save_roster(platform, [cast["dave"], cast["alice"], cast["erin"], cast["bob"]], by=None)
     assert callbacks == []
     assert get_broker().queue_size() == queued
+
+
+def test_every_field_of_the_roster_rows_has_a_name_for_screen_readers(
+    client: Client, platform: Rotation
+) -> None:
+    page = login(client, "carol").get(f"/admin/rotation/rotation/{platform.pk}/change/")
+    html = page.content.decode()
+    rows = Membership.objects.filter(rotation=platform).count()
+    extra = 1  # the blank row for adding someone
+    assert html.count('aria-label="Position"') == rows + extra + 1  # and the row template
+    assert html.count('aria-label="Engineer"') == rows + extra + 1
+    assert html.count('aria-label="Remove from the roster"') == rows
+    assert '<script src="/static/js/admin.js" defer>' in html
+
+
+def test_a_manager_meets_no_link_to_pages_they_may_not_open(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    # Carol's own change: the roster history and the audit log name her.
+    order = [cast[name] for name in ["dave", "alice", "bob", "erin"]]
+    save_roster(platform, order, by=cast["carol"].user)
+    entry = AuditEntry.objects.filter(action="roster.saved").first()
+    assert entry is not None and entry.actor is not None
+    login(client, "carol")
+    for path in [
+        f"/admin/portal/auditentry/{entry.pk}/change/",
+        f"/admin/rotation/rotation/{platform.pk}/change/",
+    ]:
+        html = client.get(path).content.decode()
+        assert "/admin/auth/user/" not in html, path
