@@ -16,7 +16,8 @@ class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
     list_filter = ["action"]
     search_fields = ["subject", "action"]
     # The actor as a name, not a link: a manager may read the log but not open user accounts.
-    fields = readonly_fields = ["at", "action", "subject", "by", "details"]
+    fields = ["at", "action", "subject", "by", "details"]
+    readonly_fields = ["at", "action", "subject", "by", "details"]
 
     @admin.display(description="actor")
     def by(self, entry: AuditEntry) -> str:

@@ -13,6 +13,7 @@ from zoneinfo import available_timezones
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
@@ -47,7 +48,9 @@ def ordered_members(formset: BaseInlineFormSet[Any, Any, Any]) -> list[Engineer]
 def name_widget(field: forms.Field, name: str) -> None:
     """An accessible name for a field drawn without a <label> (an inline row's cell under its
     column heading); through the admin's related-object wrapper to the widget it draws."""
-    widget = getattr(field.widget, "widget", field.widget)
+    widget = field.widget
+    if isinstance(widget, RelatedFieldWidgetWrapper):
+        widget = widget.widget
     widget.attrs["aria-label"] = name
 
 
