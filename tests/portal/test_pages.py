@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.test import Client
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.test import Client, RequestFactory
+from django.views import defaults
 
 from rotation.actions import save_roster
 from rotation.models import Engineer, Rotation
@@ -241,3 +244,28 @@ def test_every_page_links_the_icon_and_the_manifest(client: Client, platform: Ro
     page = client.get("/login/").content.decode()
     assert 'rel="icon" href="/static/icons/favicon.svg"' in page
     assert '<link rel="manifest" href="/manifest.webmanifest">' in page
+
+
+def test_a_missing_page_keeps_the_top_bar_and_offers_ways_on(
+    client: Client, platform: Rotation
+) -> None:
+    response = login(client, "alice").get("/no-such-page/")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert '<nav id="site-nav"' in page
+    assert "Page not found" in page and 'href="/runbooks/"' in page
+
+
+def test_a_missing_page_offers_an_anonymous_visitor_the_login(client: Client) -> None:
+    page = client.get("/no-such-page/").content.decode()
+    assert 'href="/login/"' in page
+
+
+def test_refusals_and_failures_have_a_way_back(rf: RequestFactory, platform: Rotation) -> None:
+    request = rf.get("/somewhere/")
+    request.user = User.objects.get(username="alice@example.com")
+    refused = defaults.permission_denied(request, PermissionDenied()).content.decode()
+    assert "Not allowed" in refused and '<nav id="site-nav"' in refused
+    failed = defaults.server_error(request).content.decode()
+    assert "Something went wrong" in failed and 'href="/"' in failed
+    assert "css/portal.css" in failed
