@@ -18,6 +18,7 @@ from incidents.models import SECTIONS, ActionItem, Incident, Postmortem, Timelin
 from portal.models import AuditEntry
 from rotation.actions import save_roster
 from rotation.models import Engineer, Rotation
+from runbooks.actions import save_page
 from tests.conftest import NOW, login
 
 pytestmark = pytest.mark.django_db
@@ -472,3 +473,17 @@ def test_metrics_page_draws_its_charts_on_the_server(client: Client, platform: R
     page = client.get("/incidents/metrics/").content.decode()
     assert page.count("<svg") == 2 and "<script" not in page.split("</header>")[1]
     assert "Time to acknowledge" in page and "5 min" in page and "1 h 0 min" in page
+
+
+def test_the_runbooks_used_are_boxes_to_tick_and_are_linked(
+    client: Client, platform: Rotation
+) -> None:
+    failover = save_page(
+        None, {"title": "Database failover", "body": "Promote."}, base_revision=0, by=None
+    )
+    login(client, "alice")
+    page = client.get("/incidents/new/").content.decode()
+    assert f'type="checkbox" name="runbooks" value="{failover.pk}"' in page
+    assert "<option" not in page.split("Runbooks used", 1)[1].split("</fieldset>", 1)[0]
+    incident = open_one(client, runbooks=[str(failover.pk)])
+    assert list(incident.runbooks.all()) == [failover]
