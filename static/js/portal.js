@@ -33,3 +33,16 @@ document.addEventListener("click", (event) => {
     if (input) { input.select(); button.textContent = "Press Ctrl-C"; } else { window.prompt("Copy the feed address:", button.dataset.copy); }
   }
 });
+
+// The top bar's menu button (shown on narrow screens by the CSS): without this script the
+// links simply wrap, so the button stays hidden until the script can work it.
+document.addEventListener("DOMContentLoaded", () => {
+  const toggle = document.querySelector(".menu-toggle");
+  if (!toggle) return;
+  toggle.hidden = false;
+  const open = (isOpen) => toggle.setAttribute("aria-expanded", String(isOpen));
+  toggle.addEventListener("click", () => open(toggle.getAttribute("aria-expanded") !== "true"));
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && toggle.getAttribute("aria-expanded") === "true") { open(false); toggle.focus(); }
+  });
+});
