@@ -46,3 +46,15 @@ document.addEventListener("DOMContentLoaded", () => {
     if (event.key === "Escape" && toggle.getAttribute("aria-expanded") === "true") { open(false); toggle.focus(); }
   });
 });
+
+// Task-list checkboxes in rendered Markdown (runbooks, post-mortems, the editor's preview) are
+// read-only ticks; a screen reader names each by its task. The renderer does not label them
+// (runbooks/markdown.py), so the label is taken from the list item's own text here.
+function labelTaskLists(root) {
+  root.querySelectorAll(".markdown li > input[type=checkbox]:not([aria-label])").forEach((box) => {
+    const task = box.parentElement.textContent.trim().replace(/\s+/g, " ");
+    box.setAttribute("aria-label", (box.checked ? "Done: " : "To do: ") + task);
+  });
+}
+document.addEventListener("DOMContentLoaded", () => labelTaskLists(document));
+document.addEventListener("htmx:afterSwap", (event) => labelTaskLists(event.target));

@@ -64,3 +64,18 @@ def test_edit_with_preview_save_search_and_read_the_history(
     expect(page.locator("pre.diff .removed")).to_contain_text("Promote the replica.")
     expect(page.locator("pre.diff .added").first).to_contain_text("when the primary stops")
     screenshot(page, "runbook-history")
+
+
+def test_task_list_boxes_are_named_by_their_task(live_server: LiveServer, page: Page) -> None:
+    restore_stamps()
+    make_engineer("erin")
+    runbook = save_page(
+        None,
+        {"title": "Handoff", "body": "- [ ] Walk through open incidents\n- [x] Check the sync\n"},
+        base_revision=0,
+        by=None,
+    )
+    log_in(page, live_server, "erin@example.com")
+    page.goto(f"{live_server.url}{runbook.get_absolute_url()}")
+    expect(page.get_by_role("checkbox", name="To do: Walk through open incidents")).to_be_disabled()
+    expect(page.get_by_role("checkbox", name="Done: Check the sync")).to_be_checked()
