@@ -487,3 +487,20 @@ def test_the_runbooks_used_are_boxes_to_tick_and_are_linked(
     assert "<option" not in page.split("Runbooks used", 1)[1].split("</fieldset>", 1)[0]
     incident = open_one(client, runbooks=[str(failover.pk)])
     assert list(incident.runbooks.all()) == [failover]
+
+
+def test_an_action_items_done_is_a_button_that_says_what_it_does(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    postmortem = resolved_sev1(login(client, "alice"))
+    url = f"/incidents/{postmortem.incident_id}/postmortem/"
+    item = {"action": "action_item", "title": "Alert on 5xx", "owner": cast["erin"].pk}
+    client.post(url, {**item, "due_on": "2026-12-20"})
+    page = client.get(url).content.decode()
+    assert (
+        '<button type="submit" class="toggle-done" aria-label="Mark done: Alert on 5xx">'
+        "&#x2713; Mark done</button>"
+    ) in page
+    done = ActionItem.objects.get()
+    client.post(f"/incidents/{postmortem.incident_id}/actions/{done.pk}/done/", {"done": "1"})
+    assert 'aria-label="Reopen: Alert on 5xx">Reopen</button>' in client.get(url).content.decode()
