@@ -78,17 +78,20 @@ chromium:
 FAKE_PAGERDUTY_PORT ?= 8025
 run: export PAGERDUTY_API_URL ?= http://127.0.0.1:$(FAKE_PAGERDUTY_PORT)
 run: export PAGERDUTY_API_TOKEN ?= fake-token
+# The banner comes once the server answers (a URL printed earlier may not open yet), and the
+# demo logins come last, where they are seen, not among the migrations' lines.
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py sync_schedules
-	@echo
-	@echo "  The portal: http://$(HOST):$(PORT)/   (Ctrl-C stops the server, the worker and the fake PagerDuty)"
-	@echo
-	@trap 'kill 0' EXIT INT TERM; \
+	@logins="$$($(BIN)/python manage.py seed_demo)" || exit 1; \
+	trap 'kill 0' EXIT INT TERM; \
 		$(BIN)/python manage.py fake_pagerduty --port $(FAKE_PAGERDUTY_PORT) & \
 		$(BIN)/python manage.py qcluster & \
-		$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
+		$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT) & \
+		for _ in $$(seq 300); do (: > /dev/tcp/$(HOST)/$(PORT)) 2>/dev/null && break; sleep 0.1; done; \
+		echo; echo "  The portal: http://$(HOST):$(PORT)/   (Ctrl-C stops the server, the worker and the fake PagerDuty)"; \
+		echo; echo "$$logins" | sed 's/^ *//; s/^/  /'; echo; \
+		wait
 
 test: install-dev chromium $(ICALJS)/node_modules/.package-lock.json $(AXE)/node_modules/.package-lock.json
 	$(BIN)/pytest
