@@ -504,3 +504,29 @@ def test_an_action_items_done_is_a_button_that_says_what_it_does(
     done = ActionItem.objects.get()
     client.post(f"/incidents/{postmortem.incident_id}/actions/{done.pk}/done/", {"done": "1"})
     assert 'aria-label="Reopen: Alert on 5xx">Reopen</button>' in client.get(url).content.decode()
+
+
+def test_a_changed_time_on_the_timeline_reads_in_each_readers_zone(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    Engineer.objects.filter(pk=cast["erin"].pk).update(time_zone="America/Los_Angeles")
+    Engineer.objects.filter(pk=cast["dave"].pk).update(time_zone="Europe/London")
+    incident = open_one(login(client, "erin"))
+    changes = form(started_at="2026-12-02T08:30", commander=incident.commander_id)
+    client.post(f"/incidents/{incident.pk}/", {"action": "update", **changes})
+    stored = incident.timeline.get(kind="started_at").text
+    assert "PST" not in stored and "08:30" not in stored  # no zone frozen into the sentence
+    erin_reads = client.get(incident.get_absolute_url()).content.decode()
+    assert "Started at: <time" in erin_reads
+    assert "Wed 2 Dec 08:40 PST</time> → <time" in erin_reads
+    assert "Wed 2 Dec 08:30 PST</time>." in erin_reads
+    dave_reads = login(Client(), "dave").get(incident.get_absolute_url()).content.decode()
+    assert "Wed 2 Dec 16:40 GMT</time> → <time" in dave_reads
+    assert "Wed 2 Dec 16:30 GMT</time>." in dave_reads
+
+
+def test_timeline_text_is_escaped_around_its_times(client: Client, platform: Rotation) -> None:
+    incident = open_one(login(client, "erin"))
+    client.post(f"/incidents/{incident.pk}/", {"action": "note", "text": "<b>x</b>\nnext"})
+    page = client.get(incident.get_absolute_url()).content.decode()
+    assert "&lt;b&gt;x&lt;/b&gt;<br>next" in page
