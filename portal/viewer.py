@@ -6,9 +6,9 @@ would drag every room into every other)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
+from functools import cache, wraps
 from typing import Concatenate
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
@@ -23,16 +23,34 @@ def signed_in_user(request: HttpRequest) -> User:
     return request.user
 
 
+# The browser's zone, as portal.js finds it (Intl), for people with none on their profile.
+BROWSER_ZONE_COOKIE = "tz"
+
+
+@cache
+def known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def viewer_zone(request: HttpRequest) -> str:
+    """The zone the viewer reads times in: their engineer profile's, else their browser's,
+    else "" (the portal's, PORTAL_TIME_ZONE). A cookie naming no zone is ignored."""
+    user = signed_in_user(request)
+    zone = Engineer.objects.filter(user=user).values_list("time_zone", flat=True).first()
+    if not zone:
+        zone = request.COOKIES.get(BROWSER_ZONE_COOKIE, "")
+    return zone if zone in known_zones() else ""
+
+
 def in_viewer_zone[**P](
     view: Callable[Concatenate[HttpRequest, P], HttpResponse],
 ) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
-    """Runs ``view`` in the viewer's own zone (their engineer profile's, else the portal's), so
-    a time typed into a form means what the person typing it meant, and pages show it so."""
+    """Runs ``view`` in the viewer's own zone (``viewer_zone``), so a time typed into a form
+    means what the person typing it meant, and pages show it so."""
 
     @wraps(view)
     def in_their_zone(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
-        user = signed_in_user(request)
-        zone = Engineer.objects.filter(user=user).values_list("time_zone", flat=True).first()
+        zone = viewer_zone(request)
         if not zone:
             return view(request, *args, **kwargs)
         with timezone.override(ZoneInfo(zone)):

@@ -58,3 +58,12 @@ function labelTaskLists(root) {
 }
 document.addEventListener("DOMContentLoaded", () => labelTaskLists(document));
 document.addEventListener("htmx:afterSwap", (event) => labelTaskLists(event.target));
+
+// The browser's zone, for pages to show times in when the profile names none
+// (portal/viewer.py reads this cookie). Kept a year; set again when it changes.
+(function () {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone && !document.cookie.split("; ").includes("tz=" + encodeURIComponent(zone))) {
+    document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax";
+  }
+})();

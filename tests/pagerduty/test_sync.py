@@ -300,3 +300,12 @@ def test_the_panel_says_since_when_the_sync_has_been_failing(
     page = " ".join(login(Client(), "erin").get("/").content.decode().split())
     assert "last in sync 3 hours ago" in page
     assert "Failing since 2 hours ago:</strong> PagerDuty GET" in page
+
+
+def test_sync_runs_read_in_the_viewers_zone(
+    linked: Rotation, pagerduty: PagerDuty, cast: dict[str, Engineer]
+) -> None:
+    Engineer.objects.filter(pk=cast["erin"].pk).update(time_zone="Europe/Berlin")
+    pagerduty_sync.sync_policy(linked, pagerduty, now=NOW)  # 17:00 UTC
+    page = login(Client(), "erin").get("/sync/").content.decode()
+    assert "Wed 2 Dec 18:00:00 CET" in page
