@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 
 from rotation.models import Engineer
@@ -40,6 +41,28 @@ def viewer_zone(request: HttpRequest) -> str:
     if not zone:
         zone = request.COOKIES.get(BROWSER_ZONE_COOKIE, "")
     return zone if zone in known_zones() else ""
+
+
+class AdminInViewerZone:
+    """The admin's pages in the viewer's zone too (a middleware: the admin's views are not
+    ours to decorate, and its responses render after the view returns)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith(admin_prefix()) or not request.user.is_authenticated:
+            return self.get_response(request)
+        zone = viewer_zone(request)
+        if not zone:
+            return self.get_response(request)
+        with timezone.override(ZoneInfo(zone)):
+            return self.get_response(request)
+
+
+@cache
+def admin_prefix() -> str:
+    return reverse("admin:index")
 
 
 def in_viewer_zone[**P](

@@ -7,13 +7,13 @@ written, and the schedule ahead is re-materialised while started shifts stay as 
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
+from django.contrib.admin.widgets import AdminSplitDateTime, RelatedFieldWidgetWrapper
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
@@ -318,13 +318,54 @@ class ShadowBookingAdmin(admin.ModelAdmin[ShadowBooking]):
         return False  # book another week instead: a booking is history once it starts
 
 
+def in_rotation_zone(when: datetime, zone: ZoneInfo) -> str:
+    """A time as the rotation's people read it, and as the reader does where that differs."""
+    shown = f"{when.astimezone(zone):%a %-d %b %Y %H:%M %Z}"
+    mine = timezone.localtime(when)
+    if mine.utcoffset() != when.astimezone(zone).utcoffset():
+        shown += f" (your time {mine:%a %H:%M %Z})"
+    return shown
+
+
+class WallClockField(forms.SplitDateTimeField):
+    """A date and a time as typed, left naive: the form reads them in the rotation's zone."""
+
+    def compress(self, data_list: Any) -> datetime | None:
+        if not data_list:
+            return None
+        day, at = data_list
+        if day is None or at is None:
+            raise ValidationError(
+                self.error_messages["invalid_date" if day is None else "invalid_time"]
+            )
+        return datetime.combine(day, at)
+
+
 class OverrideForm(forms.ModelForm[Override]):
+    """An override's window is typed in its rotation's own zone, as the team says it ("from
+    Tuesday 10:00"), whatever the manager's zone or the portal's."""
+
+    starts_at = WallClockField(widget=AdminSplitDateTime)
+    ends_at = WallClockField(widget=AdminSplitDateTime)
+
     class Meta:
         model = Override
         fields = ["rotation", "role", "engineer", "starts_at", "ends_at", "reason"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        zones = ", ".join(
+            f"{name}: {zone}" for name, zone in Rotation.objects.values_list("name", "time_zone")
+        )
+        for name in ("starts_at", "ends_at"):
+            self.fields[name].help_text = f"In the rotation's own zone ({zones})."
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        rotation = data.get("rotation")
+        for name in ("starts_at", "ends_at"):
+            if rotation is not None and data.get(name) is not None:
+                data[name] = data[name].replace(tzinfo=rotation.zone)
         if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
             raise ValidationError({"ends_at": "An override must end after it starts."})
         if all(data.get(key) for key in ("rotation", "role", "engineer", "starts_at", "ends_at")):
@@ -341,9 +382,18 @@ class OverrideForm(forms.ModelForm[Override]):
 @admin.register(Override)
 class OverrideAdmin(admin.ModelAdmin[Override]):
     form = OverrideForm
-    list_display = ["rotation", "role", "engineer", "starts_at", "ends_at", "reason", "created_by"]
+    list_display = ["rotation", "role", "engineer", "starts", "ends", "reason", "created_by"]
     list_filter = ["rotation", "role"]
+    list_select_related = ["rotation", "engineer", "created_by"]
     autocomplete_fields = ["engineer"]
+
+    @admin.display(description="starts", ordering="starts_at")
+    def starts(self, override: Override) -> str:
+        return in_rotation_zone(override.starts_at, override.rotation.zone)
+
+    @admin.display(description="ends", ordering="ends_at")
+    def ends(self, override: Override) -> str:
+        return in_rotation_zone(override.ends_at, override.rotation.zone)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # end it early or add a later override instead: both keep the record
@@ -373,7 +423,7 @@ class OverrideAdmin(admin.ModelAdmin[Override]):
 
 @admin.register(Shift)
 class ShiftAdmin(admin.ModelAdmin[Shift]):
-    list_display = ["rotation", "role", "engineer", "starts_at", "ends_at"]
+    list_display = ["rotation", "role", "engineer", "starts", "ends"]
     list_filter = ["rotation", "role"]
     date_hierarchy = "starts_at"
     list_select_related = ["rotation", "engineer"]
@@ -389,3 +439,11 @@ class ShiftAdmin(admin.ModelAdmin[Shift]):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Shift]:
         return super().get_queryset(request).select_related("rotation", "engineer")
+
+    @admin.display(description="starts", ordering="starts_at")
+    def starts(self, shift: Shift) -> str:
+        return in_rotation_zone(shift.starts_at, shift.rotation.zone)
+
+    @admin.display(description="ends", ordering="ends_at")
+    def ends(self, shift: Shift) -> str:
+        return in_rotation_zone(shift.ends_at, shift.rotation.zone)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +13,7 @@ from portal.models import AuditEntry
 from rotation.actions import book_shadow_week, save_roster
 from rotation.admin import roster_version
 from rotation.jobs import tell_people_of_roster_change
-from rotation.models import Engineer, Membership, RosterEra, Rotation, Shift
+from rotation.models import Engineer, Membership, Override, RosterEra, Rotation, Shift
 from tests.conftest import login
 
 pytestmark = pytest.mark.django_db
@@ -327,3 +327,38 @@ def test_a_manager_meets_no_link_to_pages_they_may_not_open(
     ]:
         html = client.get(path).content.decode()
         assert "/admin/auth/user/" not in html, path
+
+
+def test_override_times_are_typed_and_listed_in_the_rotations_zone(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    Engineer.objects.filter(pk=cast["carol"].pk).update(time_zone="Europe/London")
+    login(client, "carol")
+    form = client.get("/admin/rotation/override/add/").content.decode()
+    assert "In the rotation's own zone (Platform: America/Los_Angeles)." in form
+    data = {
+        "rotation": str(platform.pk),
+        "role": "primary",
+        "engineer": str(cast["dave"].pk),
+        "starts_at_0": "2026-12-03",
+        "starts_at_1": "10:00",
+        "ends_at_0": "2026-12-03",
+        "ends_at_1": "14:00",
+        "reason": "dentist",
+    }
+    assert client.post("/admin/rotation/override/add/", data).status_code == 302
+    override = Override.objects.get()
+    assert override.starts_at == datetime(2026, 12, 3, 18, 0, tzinfo=UTC)  # 10:00 PST
+    listed = client.get("/admin/rotation/override/").content.decode()
+    assert "Thu 3 Dec 2026 10:00 PST (your time Thu 18:00 GMT)" in listed
+    assert "Thu 3 Dec 2026 14:00 PST (your time Thu 22:00 GMT)" in listed
+
+
+def test_a_manager_in_the_rotations_zone_sees_one_time(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    Engineer.objects.filter(pk=cast["carol"].pk).update(time_zone="America/Los_Angeles")
+    login(client, "carol")
+    listed = client.get("/admin/rotation/shift/").content.decode()
+    assert "Tue 1 Dec 2026 10:00 PST" in listed
+    assert "your time" not in listed
