@@ -13,9 +13,11 @@
 
   function nameSelectBoxes(root) {
     root.querySelectorAll("select.admin-autocomplete").forEach((select) => {
-      const box = select.nextElementSibling && select.nextElementSibling.querySelector("[role=combobox]");
       const name = nameOf(select);
-      if (box && name) box.setAttribute("aria-label", name);
+      const built = select.nextElementSibling;
+      if (!name || !built) return;
+      // The box and the text inside it (a read-only "textbox" showing the choice) both need one.
+      built.querySelectorAll("[role=combobox], [role=textbox]").forEach((part) => part.setAttribute("aria-label", name));
     });
   }
 
@@ -26,7 +28,7 @@
 
   function focusableScrollers(root) {
     root.querySelectorAll(".tabular .wrapper").forEach((wrapper) => {
-      if (wrapper.querySelector("a, button, input, select, textarea")) return;
+      if (wrapper.querySelector("a[href], button, input:not([type=hidden]), select, textarea")) return;
       const fieldset = wrapper.closest("fieldset");
       wrapper.tabIndex = 0;
       wrapper.setAttribute("role", "region");
