@@ -9,6 +9,7 @@ axe-core is Deque's, pinned in ``tests/axe/package-lock.json`` (``make test`` ru
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -47,6 +48,17 @@ FAILING_IMPACTS = {"serious", "critical"}
 # Enough for every page there is, with room for the pages later issues add; a crawl that
 # reaches this many has found a family of URLs without end (a calendar, a pager).
 MOST_PAGES = 120
+
+# With SCREENSHOTS set, the manager's crawl saves these pages at each width and scheme, for
+# people to look at (screenshots/ is git-ignored): URL name -> file name.
+SCREENSHOTS = Path(settings.BASE_DIR) / "screenshots"
+SCREENSHOT_PAGES = {
+    "portal:dashboard": "dashboard",
+    "rotation:schedule": "schedule",
+    "incidents:detail": "incident",
+    "runbooks:page": "runbook",
+    "admin:rotation_rotation_change": "admin-roster",
+}
 
 # Pages that are not HTML for people, or that only answer a POST.
 NOT_PAGES = {
@@ -301,6 +313,10 @@ def test_every_page_is_accessible_and_fits_a_phone(
                 rules = COLOUR_RULES if scheme == "dark" else None
                 for problem in check(page, axe_script, rules=rules):
                     failures.append(f"{role} {path} {width}px {scheme}: {problem}")
+                if os.environ.get("SCREENSHOTS") and role == "manager" and name in SCREENSHOT_PAGES:
+                    SCREENSHOTS.mkdir(exist_ok=True)
+                    shot = SCREENSHOTS / f"{SCREENSHOT_PAGES[name]}-{width}-{scheme}.png"
+                    page.screenshot(path=shot, full_page=True)
         page.emulate_media(color_scheme="light")
         page.set_viewport_size({"width": WIDTHS[0], "height": 900})
     context.close()
