@@ -28,7 +28,9 @@
 
   function focusableScrollers(root) {
     root.querySelectorAll(".tabular .wrapper").forEach((wrapper) => {
-      if (wrapper.querySelector("a[href], button, input:not([type=hidden]), select, textarea")) return;
+      const stops = wrapper.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea");
+      // Hidden ones (the history's unused "Add another" row) are no tab stops either.
+      if ([...stops].some((stop) => stop.getClientRects().length > 0)) return;
       const fieldset = wrapper.closest("fieldset");
       wrapper.tabIndex = 0;
       wrapper.setAttribute("role", "region");
