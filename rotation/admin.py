@@ -379,21 +379,25 @@ class OverrideForm(forms.ModelForm[Override]):
         return data
 
 
+class WindowInRotationZone:
+    """List columns for a window (an override's, a shift's) in its rotation's zone."""
+
+    @admin.display(description="starts", ordering="starts_at")
+    def starts(self, window: Override | Shift) -> str:
+        return in_rotation_zone(window.starts_at, window.rotation.zone)
+
+    @admin.display(description="ends", ordering="ends_at")
+    def ends(self, window: Override | Shift) -> str:
+        return in_rotation_zone(window.ends_at, window.rotation.zone)
+
+
 @admin.register(Override)
-class OverrideAdmin(admin.ModelAdmin[Override]):
+class OverrideAdmin(WindowInRotationZone, admin.ModelAdmin[Override]):
     form = OverrideForm
     list_display = ["rotation", "role", "engineer", "starts", "ends", "reason", "created_by"]
     list_filter = ["rotation", "role"]
     list_select_related = ["rotation", "engineer", "created_by"]
     autocomplete_fields = ["engineer"]
-
-    @admin.display(description="starts", ordering="starts_at")
-    def starts(self, override: Override) -> str:
-        return in_rotation_zone(override.starts_at, override.rotation.zone)
-
-    @admin.display(description="ends", ordering="ends_at")
-    def ends(self, override: Override) -> str:
-        return in_rotation_zone(override.ends_at, override.rotation.zone)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # end it early or add a later override instead: both keep the record
@@ -422,7 +426,7 @@ class OverrideAdmin(admin.ModelAdmin[Override]):
 
 
 @admin.register(Shift)
-class ShiftAdmin(admin.ModelAdmin[Shift]):
+class ShiftAdmin(WindowInRotationZone, admin.ModelAdmin[Shift]):
     list_display = ["rotation", "role", "engineer", "starts", "ends"]
     list_filter = ["rotation", "role"]
     date_hierarchy = "starts_at"
@@ -439,11 +443,3 @@ class ShiftAdmin(admin.ModelAdmin[Shift]):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Shift]:
         return super().get_queryset(request).select_related("rotation", "engineer")
-
-    @admin.display(description="starts", ordering="starts_at")
-    def starts(self, shift: Shift) -> str:
-        return in_rotation_zone(shift.starts_at, shift.rotation.zone)
-
-    @admin.display(description="ends", ordering="ends_at")
-    def ends(self, shift: Shift) -> str:
-        return in_rotation_zone(shift.ends_at, shift.rotation.zone)

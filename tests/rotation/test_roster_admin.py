@@ -245,20 +245,26 @@ def test_a_roster_form_without_its_version_is_refused(
     assert "Nothing was saved" in response.content.decode()
 
 
+def override_form(rotation: Rotation, engineer: Engineer, start: str, end: str) -> dict[str, str]:
+    """The admin's override form as a browser posts it: primary on Thu 3 Dec, ``start``-``end``."""
+    day = "2026-12-03"
+    return {
+        "rotation": str(rotation.pk),
+        "role": "primary",
+        "engineer": str(engineer.pk),
+        "starts_at_0": day,
+        "starts_at_1": start,
+        "ends_at_0": day,
+        "ends_at_1": end,
+        "reason": "dentist",
+    }
+
+
 def test_override_in_the_admin_is_refused_when_it_doubles_someone_up(
     client: Client, platform: Rotation, cast: dict[str, Engineer]
 ) -> None:
     login(client, "carol")
-    data = {
-        "rotation": str(platform.pk),
-        "role": "primary",
-        "engineer": str(cast["erin"].pk),
-        "starts_at_0": "2026-12-03",
-        "starts_at_1": "09:00",
-        "ends_at_0": "2026-12-03",
-        "ends_at_1": "12:00",
-        "reason": "dentist",
-    }
+    data = override_form(platform, cast["erin"], "09:00", "12:00")
     response = client.post("/admin/rotation/override/add/", data)
     assert "primary and secondary must be two different people" in response.content.decode()
     data["engineer"] = str(cast["dave"].pk)
@@ -336,16 +342,7 @@ def test_override_times_are_typed_and_listed_in_the_rotations_zone(
     login(client, "carol")
     form = client.get("/admin/rotation/override/add/").content.decode()
     assert "In the rotation's own zone (Platform: America/Los_Angeles)." in form
-    data = {
-        "rotation": str(platform.pk),
-        "role": "primary",
-        "engineer": str(cast["dave"].pk),
-        "starts_at_0": "2026-12-03",
-        "starts_at_1": "10:00",
-        "ends_at_0": "2026-12-03",
-        "ends_at_1": "14:00",
-        "reason": "dentist",
-    }
+    data = override_form(platform, cast["dave"], "10:00", "14:00")
     assert client.post("/admin/rotation/override/add/", data).status_code == 302
     override = Override.objects.get()
     assert override.starts_at == datetime(2026, 12, 3, 18, 0, tzinfo=UTC)  # 10:00 PST
