@@ -61,6 +61,13 @@ $(ICALJS)/node_modules/.package-lock.json: $(ICALJS)/package-lock.json $(ICALJS)
 	npm ci --prefix $(ICALJS) --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The page crawl (tests/portal/test_every_page.py) injects Deque's axe-core into every page.
+AXE := tests/axe
+$(AXE)/node_modules/.package-lock.json: $(AXE)/package-lock.json $(AXE)/package.json
+	@command -v npm >/dev/null || { echo "npm is needed for the accessibility crawl (apt-get install nodejs npm)"; exit 1; }
+	npm ci --prefix $(AXE) --no-audit --no-fund --loglevel=error
+	touch $@
+
 chromium:
 	@command -v chromium >/dev/null || { \
 		echo "Installing Debian's chromium for the browser tests"; \
@@ -72,19 +79,22 @@ FAKE_PAGERDUTY_PORT ?= 8025
 run: export PAGERDUTY_API_URL ?= http://127.0.0.1:$(FAKE_PAGERDUTY_PORT)
 run: export PAGERDUTY_API_TOKEN ?= fake-token
 run: export PAGERDUTY_FEED_TRUSTED_ORIGINS ?= http://127.0.0.1:$(FAKE_PAGERDUTY_PORT)
+# The banner comes once the server answers (a URL printed earlier may not open yet), and the
+# demo logins come last, where they are seen, not among the migrations' lines.
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py sync_schedules
-	@echo
-	@echo "  The portal: http://$(HOST):$(PORT)/   (Ctrl-C stops the server, the worker and the fake PagerDuty)"
-	@echo
-	@trap 'kill 0' EXIT INT TERM; \
+	@logins="$$($(BIN)/python manage.py seed_demo)" || exit 1; \
+	trap 'kill 0' EXIT INT TERM; \
 		$(BIN)/python manage.py fake_pagerduty --port $(FAKE_PAGERDUTY_PORT) & \
 		$(BIN)/python manage.py qcluster & \
-		$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
+		$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT) & \
+		for _ in $$(seq 300); do (: > /dev/tcp/$(HOST)/$(PORT)) 2>/dev/null && break; sleep 0.1; done; \
+		echo; echo "  The portal: http://$(HOST):$(PORT)/   (Ctrl-C stops the server, the worker and the fake PagerDuty)"; \
+		echo; echo "$$logins" | sed 's/^ *//; s/^/  /'; echo; \
+		wait
 
-test: install-dev chromium $(ICALJS)/node_modules/.package-lock.json
+test: install-dev chromium $(ICALJS)/node_modules/.package-lock.json $(AXE)/node_modules/.package-lock.json
 	$(BIN)/pytest
 
 bench: install-dev

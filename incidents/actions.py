@@ -22,6 +22,7 @@ from incidents.models import (
     PostmortemStatus,
     Status,
     TimelineEntry,
+    time_mark,
 )
 from portal.models import AuditEntry
 from rotation.models import Engineer, Rotation
@@ -131,8 +132,7 @@ def update_incident(
 def _describe(incident: Incident, name: str, old: Any, new: Any) -> str:
     label = str(getattr(Incident._meta.get_field(name), "verbose_name", name))
     if name in TIME_FIELDS:
-        zone = timezone.get_current_timezone()
-        shown = [f"{t.astimezone(zone):%a %-d %b %H:%M %Z}" if t else "unset" for t in (old, new)]
+        shown = [time_mark(t) if t else "unset" for t in (old, new)]
         return f"{label.capitalize()}: {shown[0]} → {shown[1]}."
     if name == "status":
         return f"Status: {Status(old).label} → {Status(new).label}."
@@ -175,7 +175,7 @@ def timeline_markdown(incident: Incident) -> str:
     then how many more there are, so that the post-mortem can be saved as it was made."""
     zone = timezone.get_current_timezone()
     lines = [
-        f"- {entry.at.astimezone(zone):%Y-%m-%d %H:%M %Z}: {entry.text}"
+        f"- {entry.at.astimezone(zone):%Y-%m-%d %H:%M %Z}: {entry.text_in(zone)}"
         for entry in incident.timeline.all()
     ]
     text = "\n".join(lines)

@@ -35,7 +35,11 @@ class IncidentForm(forms.ModelForm[Incident]):
             "runbooks",
             *TIME_FIELDS,
         ]
-        widgets = {name: DateTimeInput() for name in TIME_FIELDS} | {"severity": forms.RadioSelect}
+        widgets = {name: DateTimeInput() for name in TIME_FIELDS} | {
+            "severity": forms.RadioSelect,
+            # The form's template lists each choice in its own label: boxes, not <option>s.
+            "runbooks": forms.CheckboxSelectMultiple,
+        }
 
     def __init__(self, *args: Any, may_change_commander: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

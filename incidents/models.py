@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from django.conf import settings
@@ -98,6 +100,28 @@ class Incident(models.Model):
         return rules.SEVERITIES[self.severity]
 
 
+# A time inside a timeline entry's text is stored as the UTC instant in this mark and shown in
+# each reader's zone: the sentence never freezes its writer's zone (a London reader saw GMT
+# stamps beside "08:40 PST" typed in Los Angeles).
+TIME_MARK = re.compile(r"\{t:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\}")
+TIME_SHOWN = "%a %-d %b %H:%M %Z"
+
+
+def time_mark(when: datetime) -> str:
+    """``when`` as it is kept in an entry's text."""
+    return "{t:" + f"{when.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}" + "}"
+
+
+def marked_times(text: str, show: Callable[[datetime], str], other: Callable[[str], str]) -> str:
+    """``text`` with each marked time passed through ``show`` and the rest through ``other``."""
+    pieces, end = [], 0
+    for found in TIME_MARK.finditer(text):
+        when = datetime.strptime(found[1], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        pieces += [other(text[end : found.start()]), show(when)]
+        end = found.end()
+    return "".join([*pieces, other(text[end:])])
+
+
 class TimelineEntry(models.Model):
     """One change or note, written by the action that made it. Append-only: a correction is a
     new entry, and saving an existing entry or deleting one is refused."""
@@ -124,6 +148,10 @@ class TimelineEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValueError("timeline entries are append-only")
+
+    def text_in(self, zone: tzinfo) -> str:
+        """The entry's words with its times read in ``zone``."""
+        return marked_times(self.text, lambda when: f"{when.astimezone(zone):{TIME_SHOWN}}", str)
 
 
 class CustomerUpdate(models.Model):

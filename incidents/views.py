@@ -45,7 +45,11 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         search = IncidentFilter(request.GET or None)
         found = queries.filtered(search.cleaned_data if search.is_valid() else {})
         page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
-        context = {"search": search, "page": page}
+        # The filters beyond the search box stay folded unless one is in use (or wrong).
+        more_filters_used = bool(search.errors) or any(
+            request.GET.get(name) for name in search.fields if name != "q"
+        )
+        context = {"search": search, "page": page, "more_filters_used": more_filters_used}
         return mark_safe(render_to_string("incidents/list.html#content", context, request)), None
 
     # The filter form, table and pager, rendered again only after a write to incidents or

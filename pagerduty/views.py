@@ -7,11 +7,13 @@ from django.shortcuts import render
 
 from pagerduty.models import SyncRun
 from pagerduty.status import sync_status
+from portal.viewer import in_viewer_zone
 from rotation.models import Rotation
 
 SYNC_RUNS_SHOWN = 100
 
 
+@in_viewer_zone
 def sync_page(request: HttpRequest) -> HttpResponse:
     """Every PagerDuty job run, newest first, and the drift each schedule feed shows."""
     runs = SyncRun.objects.select_related("rotation")[:SYNC_RUNS_SHOWN]

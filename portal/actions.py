@@ -8,9 +8,26 @@ from django.db import transaction
 from portal.models import Actor, ApiToken, AuditEntry, hash_token
 
 
+def api_token_version(user: User) -> str:
+    """Which token a form was opened on: a prefix of its hash, "none" before the first."""
+    current = ApiToken.objects.filter(user=user).values_list("token_hash", flat=True).first()
+    return current[:16] if current else "none"
+
+
+class TokenFormUsedError(Exception):
+    """The token form was already sent: the token it made is not replaced by a resend."""
+
+
 @transaction.atomic
-def rotate_api_token(user: User, *, by: Actor) -> str:
-    """A new token for ``user``, replacing any old one; the raw token is returned once."""
+def rotate_api_token(user: User, *, by: Actor, replacing: str | None = None) -> str:
+    """A new token for ``user``, replacing any old one; the raw token is returned once.
+
+    With ``replacing`` (``api_token_version`` when the form was shown), a form sent again (a
+    reload of the page that showed the token, a second tab) raises TokenFormUsedError and
+    replaces nothing: the token just shown keeps working."""
+    User.objects.select_for_update().filter(pk=user.pk).first()  # one rotation at a time
+    if replacing is not None and replacing != api_token_version(user):
+        raise TokenFormUsedError
     token = ApiToken.generate()
     ApiToken.objects.update_or_create(user=user, defaults={"token_hash": hash_token(token)})
     AuditEntry.record("api_token.rotated", user.get_username(), by=by)

@@ -15,7 +15,13 @@ class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
     list_display = ["at", "action", "subject", "actor"]
     list_filter = ["action"]
     search_fields = ["subject", "action"]
-    readonly_fields = ["at", "action", "subject", "actor", "details"]
+    # The actor as a name, not a link: a manager may read the log but not open user accounts.
+    fields = ["at", "action", "subject", "by", "details"]
+    readonly_fields = ["at", "action", "subject", "by", "details"]
+
+    @admin.display(description="actor")
+    def by(self, entry: AuditEntry) -> str:
+        return str(entry.actor) if entry.actor else "the portal"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

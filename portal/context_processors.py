@@ -7,7 +7,7 @@ from functools import cache
 from django.http import HttpRequest
 from django.urls import get_script_prefix, reverse
 
-# The top bar's links: (key in the template, URL name).
+# The frame's links, the top bar's and the app manifest's: (key in the template, URL name).
 NAVIGATION = (
     ("dashboard", "portal:dashboard"),
     ("incidents", "incidents:list"),
@@ -17,6 +17,7 @@ NAVIGATION = (
     ("admin", "admin:index"),
     ("api_token", "portal:api_token"),
     ("logout", "logout"),
+    ("manifest", "web_manifest"),
 )
 
 

@@ -11,6 +11,8 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.templatetags.static import static
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
@@ -168,19 +170,69 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
+@login_not_required
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on every visit to a page without one (a feed, the JSON)."""
+    return redirect(static("icons/favicon.ico"), permanent=True)
+
+
+@login_not_required
+def web_manifest(request: HttpRequest) -> JsonResponse:
+    """What a phone needs to pin the portal to its home screen."""
+    icons = [
+        {"src": static("icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+        {"src": static("icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+        {
+            "src": static("icons/icon-maskable-512.png"),
+            "sizes": "512x512",
+            "type": "image/png",
+            "purpose": "maskable",
+        },
+        {"src": static("icons/favicon.svg"), "sizes": "any", "type": "image/svg+xml"},
+    ]
+    manifest = {
+        "name": "On-call portal",
+        "short_name": "On call",
+        "start_url": reverse("portal:dashboard"),
+        "scope": reverse("portal:dashboard"),
+        "display": "standalone",
+        "background_color": "#f5f7fa",
+        "theme_color": "#1d2330",
+        "icons": icons,
+    }
+    return JsonResponse(manifest, content_type="application/manifest+json")
+
+
 @never_cache
 def api_token(request: HttpRequest) -> HttpResponse:
-    has_token = ApiToken.objects.filter(user=signed_in_user(request)).exists()
-    return render(request, "portal/api_token.html", {"has_token": has_token})
+    user = signed_in_user(request)
+    context = {
+        "has_token": ApiToken.objects.filter(user=user).exists(),
+        "version": actions.api_token_version(user),
+    }
+    return render(request, "portal/api_token.html", context)
 
 
 @never_cache  # the page that shows a new token must never be kept by a cache or a browser
 @require_POST
 def api_token_rotate(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
-    token = actions.rotate_api_token(user, by=user)
-    messages.success(request, "A new token was created; the old one no longer works.")
-    return render(request, "portal/api_token.html", {"has_token": True, "token": token})
+    replacing = request.POST.get("replacing", "none")
+    try:
+        token = actions.rotate_api_token(user, by=user, replacing=replacing)
+    except actions.TokenFormUsedError:
+        messages.info(
+            request,
+            "That form was already used, so no other token was made and the one it showed was "
+            "not replaced. If you did not copy it, replace it below.",
+        )
+        return redirect("portal:api_token")
+    if replacing == "none":
+        messages.success(request, "Your API token was created.")
+    else:
+        messages.success(request, "A new token was created; the old one no longer works.")
+    context = {"has_token": True, "token": token, "version": actions.api_token_version(user)}
+    return render(request, "portal/api_token.html", context)
 
 
 @require_POST

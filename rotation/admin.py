@@ -7,12 +7,13 @@ written, and the schedule ahead is re-materialised while started shifts stay as 
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminSplitDateTime, RelatedFieldWidgetWrapper
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
@@ -45,7 +46,21 @@ def ordered_members(formset: BaseInlineFormSet[Any, Any, Any]) -> list[Engineer]
     return [row["engineer"] for row in rows]
 
 
+def name_widget(field: forms.Field, name: str) -> None:
+    """An accessible name for a field drawn without a <label> (an inline row's cell under its
+    column heading); through the admin's related-object wrapper to the widget it draws."""
+    widget = field.widget
+    if isinstance(widget, RelatedFieldWidgetWrapper):
+        widget = widget.widget
+    widget.attrs["aria-label"] = name
+
+
 class MembershipForm(forms.ModelForm[Membership]):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        name_widget(self.fields["position"], "Position")
+        name_widget(self.fields["engineer"], "Engineer")
+
     # Uniqueness is left to the formset, which sees the whole order and names the person listed
     # twice; row by row, moving someone to another row reads as a duplicate of their old row.
     def validate_unique(self) -> None:
@@ -56,6 +71,11 @@ class MembershipForm(forms.ModelForm[Membership]):
 
 
 class MembershipFormSet(BaseInlineFormSet[Membership, Rotation, Any]):
+    def add_fields(self, form: forms.BaseForm, index: int | None) -> None:
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            name_widget(form.fields["DELETE"], "Remove from the roster")
+
     def clean(self) -> None:
         if any(self.errors):
             return
@@ -89,7 +109,7 @@ class RosterEraInline(admin.TabularInline[RosterEra, Rotation]):
         "time_zone",
         "handoff_weekday",
         "handoff_time",
-        "created_by",
+        "made_by",
     )
     readonly_fields = fields
     extra = 0
@@ -102,6 +122,11 @@ class RosterEraInline(admin.TabularInline[RosterEra, Rotation]):
     @admin.display(description="from")
     def from_handoff(self, era: RosterEra) -> str:
         return f"{era.starts_at.astimezone(era.calendar.time_zone):%a %-d %b %Y %H:%M %Z}"
+
+    # A name, not a link: managers may not open user accounts.
+    @admin.display(description="created by")
+    def made_by(self, era: RosterEra) -> str:
+        return str(era.created_by) if era.created_by else "the portal"
 
     @admin.display(description="order")
     def roster(self, era: RosterEra) -> str:
@@ -320,13 +345,54 @@ class ShadowBookingAdmin(admin.ModelAdmin[ShadowBooking]):
         return False  # book another week instead: a booking is history once it starts
 
 
+def in_rotation_zone(when: datetime, zone: ZoneInfo) -> str:
+    """A time as the rotation's people read it, and as the reader does where that differs."""
+    shown = f"{when.astimezone(zone):%a %-d %b %Y %H:%M %Z}"
+    mine = timezone.localtime(when)
+    if mine.utcoffset() != when.astimezone(zone).utcoffset():
+        shown += f" (your time {mine:%a %H:%M %Z})"
+    return shown
+
+
+class WallClockField(forms.SplitDateTimeField):
+    """A date and a time as typed, left naive: the form reads them in the rotation's zone."""
+
+    def compress(self, data_list: Any) -> datetime | None:
+        if not data_list:
+            return None
+        day, at = data_list
+        if day is None or at is None:
+            raise ValidationError(
+                self.error_messages["invalid_date" if day is None else "invalid_time"]
+            )
+        return datetime.combine(day, at)
+
+
 class OverrideForm(forms.ModelForm[Override]):
+    """An override's window is typed in its rotation's own zone, as the team says it ("from
+    Tuesday 10:00"), whatever the manager's zone or the portal's."""
+
+    starts_at = WallClockField(widget=AdminSplitDateTime)
+    ends_at = WallClockField(widget=AdminSplitDateTime)
+
     class Meta:
         model = Override
         fields = ["rotation", "role", "engineer", "starts_at", "ends_at", "reason"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        zones = ", ".join(
+            f"{name}: {zone}" for name, zone in Rotation.objects.values_list("name", "time_zone")
+        )
+        for name in ("starts_at", "ends_at"):
+            self.fields[name].help_text = f"In the rotation's own zone ({zones})."
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        rotation = data.get("rotation")
+        for name in ("starts_at", "ends_at"):
+            if rotation is not None and data.get(name) is not None:
+                data[name] = data[name].replace(tzinfo=rotation.zone)
         if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
             raise ValidationError({"ends_at": "An override must end after it starts."})
         if all(data.get(key) for key in ("rotation", "role", "engineer", "starts_at", "ends_at")):
@@ -340,11 +406,24 @@ class OverrideForm(forms.ModelForm[Override]):
         return data
 
 
+class WindowInRotationZone:
+    """List columns for a window (an override's, a shift's) in its rotation's zone."""
+
+    @admin.display(description="starts", ordering="starts_at")
+    def starts(self, window: Override | Shift) -> str:
+        return in_rotation_zone(window.starts_at, window.rotation.zone)
+
+    @admin.display(description="ends", ordering="ends_at")
+    def ends(self, window: Override | Shift) -> str:
+        return in_rotation_zone(window.ends_at, window.rotation.zone)
+
+
 @admin.register(Override)
-class OverrideAdmin(admin.ModelAdmin[Override]):
+class OverrideAdmin(WindowInRotationZone, admin.ModelAdmin[Override]):
     form = OverrideForm
-    list_display = ["rotation", "role", "engineer", "starts_at", "ends_at", "reason", "created_by"]
+    list_display = ["rotation", "role", "engineer", "starts", "ends", "reason", "created_by"]
     list_filter = ["rotation", "role"]
+    list_select_related = ["rotation", "engineer", "created_by"]
     autocomplete_fields = ["engineer"]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -374,8 +453,8 @@ class OverrideAdmin(admin.ModelAdmin[Override]):
 
 
 @admin.register(Shift)
-class ShiftAdmin(admin.ModelAdmin[Shift]):
-    list_display = ["rotation", "role", "engineer", "starts_at", "ends_at"]
+class ShiftAdmin(WindowInRotationZone, admin.ModelAdmin[Shift]):
+    list_display = ["rotation", "role", "engineer", "starts", "ends"]
     list_filter = ["rotation", "role"]
     date_hierarchy = "starts_at"
     list_select_related = ["rotation", "engineer"]

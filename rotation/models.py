@@ -204,7 +204,10 @@ class Override(models.Model):
         indexes = [models.Index(fields=["rotation", "ends_at"])]
 
     def __str__(self) -> str:
-        return f"{self.engineer} as {self.role} {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%Y-%m-%d %H:%M}"
+        # In the rotation's zone, where its people read times (admin messages name overrides).
+        zone = self.rotation.zone
+        start, end = self.starts_at.astimezone(zone), self.ends_at.astimezone(zone)
+        return f"{self.engineer} as {self.role} {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M %Z}"
 
     def as_schedule(self) -> stretches.OverrideWindow:
         return stretches.OverrideWindow(

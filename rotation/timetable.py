@@ -58,9 +58,10 @@ class ScheduleGrid:
     rows: list[WeekRow]
     roster: list[Engineer]
     has_roster: bool
-    earlier: date
+    earlier: date | None  # None once the rotation's first week is shown: nothing before it
     later: date
     shows_today: bool
+    starts_on: date
 
 
 def schedule_grid(rotation: Rotation, around: date | None, now: datetime) -> ScheduleGrid:
@@ -81,6 +82,9 @@ def schedule_grid(rotation: Rotation, around: date | None, now: datetime) -> Sch
         return [_holding(effective, week, stretch) for stretch in held]
 
     step = (WEEKS_SHOWN - WEEKS_BEFORE) * WEEK
+    # "Earlier" stops at the page whose first row is the rotation's first week.
+    first_page = rotation.starts_on + WEEKS_BEFORE * WEEK
+    earlier = max(around - step, first_page) if around > first_page else None
     return ScheduleGrid(
         rows=[
             WeekRow(
@@ -95,9 +99,10 @@ def schedule_grid(rotation: Rotation, around: date | None, now: datetime) -> Sch
         ],
         roster=[m.engineer for m in rotation.memberships.select_related("engineer")],
         has_roster=effective.plan is not None,
-        earlier=around - step,
+        earlier=earlier,
         later=around + step,
         shows_today=around == today,
+        starts_on=rotation.starts_on,
     )
 
 

@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from portal.stamp import remember, stamps
-from portal.viewer import signed_in_user
+from portal.viewer import in_viewer_zone, signed_in_user
 from runbooks import actions, markdown, search
 from runbooks.forms import RunbookForm
 from runbooks.history import diff_lines
@@ -26,6 +26,7 @@ MAX_RESULT_PAGE = 10_000
 FIELDS = ["title", "body", "tags", "owner", "review_interval_days"]
 
 
+@in_viewer_zone
 def runbook_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     context: dict[str, object] = {"q": query, "now": timezone.now()}
@@ -37,6 +38,7 @@ def runbook_list(request: HttpRequest) -> HttpResponse:
     return render(request, "runbooks/list.html", context)
 
 
+@in_viewer_zone
 def runbook_page(request: HttpRequest, slug: str) -> HttpResponse:
     now = timezone.now()
 
@@ -61,6 +63,7 @@ def runbook_page(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "runbooks/page.html", context)
 
 
+@in_viewer_zone
 def runbook_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     user = signed_in_user(request)
     runbook = get_object_or_404(Runbook, slug=slug) if slug else None
@@ -110,6 +113,7 @@ def preview(request: HttpRequest) -> HttpResponse:
     return render(request, "runbooks/preview.html", {"rendered": rendered})
 
 
+@in_viewer_zone
 def history(request: HttpRequest, slug: str) -> HttpResponse:
     runbook = get_object_or_404(Runbook, slug=slug)
     revisions = list(runbook.revisions.select_related("author"))

@@ -1,10 +1,30 @@
 """Template helpers of the incident pages."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django import template
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import normalize_newlines
+
+from incidents.models import TIME_SHOWN, TimelineEntry, marked_times
 
 register = template.Library()
+
+
+@register.filter
+def timeline_text(entry: TimelineEntry) -> SafeString:
+    """An entry's words, escaped, line breaks kept, each time in the reader's zone."""
+
+    def show(when: datetime) -> str:
+        local = timezone.localtime(when)
+        return f'<time datetime="{when:%Y-%m-%dT%H:%M:%SZ}">{local:{TIME_SHOWN}}</time>'
+
+    def words(text: str) -> str:
+        return escape(normalize_newlines(text)).replace("\n", "<br>")
+
+    return mark_safe(marked_times(entry.text, show, words))
 
 
 @register.filter

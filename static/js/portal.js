@@ -39,3 +39,37 @@ document.addEventListener("click", (event) => {
 document.addEventListener("htmx:beforeSwap", (event) => {
   if (event.detail.xhr.status === 413) { event.detail.shouldSwap = true; event.detail.isError = false; }
 });
+
+// The top bar's menu button (shown on narrow screens by the CSS): without this script the
+// links simply wrap, so the button stays hidden until the script can work it.
+document.addEventListener("DOMContentLoaded", () => {
+  const toggle = document.querySelector(".menu-toggle");
+  if (!toggle) return;
+  toggle.hidden = false;
+  const open = (isOpen) => toggle.setAttribute("aria-expanded", String(isOpen));
+  toggle.addEventListener("click", () => open(toggle.getAttribute("aria-expanded") !== "true"));
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && toggle.getAttribute("aria-expanded") === "true") { open(false); toggle.focus(); }
+  });
+});
+
+// Task-list checkboxes in rendered Markdown (runbooks, post-mortems, the editor's preview) are
+// read-only ticks; a screen reader names each by its task. The renderer does not label them
+// (runbooks/markdown.py), so the label is taken from the list item's own text here.
+function labelTaskLists(root) {
+  root.querySelectorAll(".markdown li > input[type=checkbox]:not([aria-label])").forEach((box) => {
+    const task = box.parentElement.textContent.trim().replace(/\s+/g, " ");
+    box.setAttribute("aria-label", (box.checked ? "Done: " : "To do: ") + task);
+  });
+}
+document.addEventListener("DOMContentLoaded", () => labelTaskLists(document));
+document.addEventListener("htmx:afterSwap", (event) => labelTaskLists(event.target));
+
+// The browser's zone, for pages to show times in when the profile names none
+// (portal/viewer.py reads this cookie). Kept a year; set again when it changes.
+(function () {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone && !document.cookie.split("; ").includes("tz=" + encodeURIComponent(zone))) {
+    document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax";
+  }
+})();

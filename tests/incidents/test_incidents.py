@@ -18,6 +18,7 @@ from incidents.models import SECTIONS, ActionItem, Incident, Postmortem, Timelin
 from portal.models import AuditEntry
 from rotation.actions import save_roster
 from rotation.models import Engineer, Rotation
+from runbooks.actions import save_page
 from tests.conftest import NOW, login
 
 pytestmark = pytest.mark.django_db
@@ -472,3 +473,60 @@ def test_metrics_page_draws_its_charts_on_the_server(client: Client, platform: R
     page = client.get("/incidents/metrics/").content.decode()
     assert page.count("<svg") == 2 and "<script" not in page.split("</header>")[1]
     assert "Time to acknowledge" in page and "5 min" in page and "1 h 0 min" in page
+
+
+def test_the_runbooks_used_are_boxes_to_tick_and_are_linked(
+    client: Client, platform: Rotation
+) -> None:
+    failover = save_page(
+        None, {"title": "Database failover", "body": "Promote."}, base_revision=0, by=None
+    )
+    login(client, "alice")
+    page = client.get("/incidents/new/").content.decode()
+    assert f'type="checkbox" name="runbooks" value="{failover.pk}"' in page
+    assert "<option" not in page.split("Runbooks used", 1)[1].split("</fieldset>", 1)[0]
+    incident = open_one(client, runbooks=[str(failover.pk)])
+    assert list(incident.runbooks.all()) == [failover]
+
+
+def test_an_action_items_done_is_a_button_that_says_what_it_does(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    postmortem = resolved_sev1(login(client, "alice"))
+    url = f"/incidents/{postmortem.incident_id}/postmortem/"
+    item = {"action": "action_item", "title": "Alert on 5xx", "owner": cast["erin"].pk}
+    client.post(url, {**item, "due_on": "2026-12-20"})
+    page = client.get(url).content.decode()
+    assert (
+        '<button type="submit" class="toggle-done" aria-label="Mark done: Alert on 5xx">'
+        "&#x2713; Mark done</button>"
+    ) in page
+    done = ActionItem.objects.get()
+    client.post(f"/incidents/{postmortem.incident_id}/actions/{done.pk}/done/", {"done": "1"})
+    assert 'aria-label="Reopen: Alert on 5xx">Reopen</button>' in client.get(url).content.decode()
+
+
+def test_a_changed_time_on_the_timeline_reads_in_each_readers_zone(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    Engineer.objects.filter(pk=cast["erin"].pk).update(time_zone="America/Los_Angeles")
+    Engineer.objects.filter(pk=cast["dave"].pk).update(time_zone="Europe/London")
+    incident = open_one(login(client, "erin"))
+    changes = form(started_at="2026-12-02T08:30", commander=incident.commander_id)
+    client.post(f"/incidents/{incident.pk}/", {"action": "update", **changes})
+    stored = incident.timeline.get(kind="started_at").text
+    assert "PST" not in stored and "08:30" not in stored  # no zone frozen into the sentence
+    erin_reads = client.get(incident.get_absolute_url()).content.decode()
+    assert "Started at: <time" in erin_reads
+    assert "Wed 2 Dec 08:40 PST</time> → <time" in erin_reads
+    assert "Wed 2 Dec 08:30 PST</time>." in erin_reads
+    dave_reads = login(Client(), "dave").get(incident.get_absolute_url()).content.decode()
+    assert "Wed 2 Dec 16:40 GMT</time> → <time" in dave_reads
+    assert "Wed 2 Dec 16:30 GMT</time>." in dave_reads
+
+
+def test_timeline_text_is_escaped_around_its_times(client: Client, platform: Rotation) -> None:
+    incident = open_one(login(client, "erin"))
+    client.post(f"/incidents/{incident.pk}/", {"action": "note", "text": "<b>x</b>\nnext"})
+    page = client.get(incident.get_absolute_url()).content.decode()
+    assert "&lt;b&gt;x&lt;/b&gt;<br>next" in page

@@ -521,3 +521,12 @@ def test_two_workers_syncing_at_once_write_pagerduty_once(
     assert [r.outcome for r in results if isinstance(r, SyncRun)] == [SyncRun.Outcome.CHANGED]
     assert calls(fake).count(f"PUT /escalation_policies/{POLICY}") == 1
     assert level_ids(fake) == [(5, [IDS["alice"]]), (5, [IDS["erin"]])]
+
+
+def test_sync_runs_read_in_the_viewers_zone(
+    linked: Rotation, pagerduty: PagerDuty, cast: dict[str, Engineer]
+) -> None:
+    Engineer.objects.filter(pk=cast["erin"].pk).update(time_zone="Europe/Berlin")
+    pagerduty_sync.sync_policy(linked, pagerduty, now=NOW)  # 17:00 UTC
+    page = login(Client(), "erin").get("/sync/").content.decode()
+    assert "Wed 2 Dec 18:00:00 CET" in page

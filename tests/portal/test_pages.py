@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.test import Client
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.test import Client, RequestFactory
+from django.views import defaults
 
 from rotation.actions import save_roster
 from rotation.models import Engineer, Rotation
@@ -164,6 +167,41 @@ def test_api_token_page_shows_a_new_token_once(client: Client, platform: Rotatio
     assert anonymous.get("/api/v1/oncall", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
 
 
+def token_on(page: str) -> str:
+    return page.split('<pre class="token">')[1].split("</pre>")[0]
+
+
+def test_reloading_the_new_token_page_keeps_the_token_it_showed(
+    client: Client, platform: Rotation
+) -> None:
+    login(client, "alice")
+    form = client.get("/account/api-token/").content.decode()
+    assert 'name="replacing" value="none"' in form
+    shown = token_on(
+        client.post("/account/api-token/rotate/", {"replacing": "none"}).content.decode()
+    )
+
+    # A reload sends the same form again.
+    again = client.post("/account/api-token/rotate/", {"replacing": "none"}, follow=True)
+
+    assert "already used" in again.content.decode()
+    assert '<pre class="token">' not in again.content.decode()
+    anonymous = Client()
+    assert anonymous.get("/api/v1/oncall", HTTP_AUTHORIZATION=f"Bearer {shown}").status_code == 200
+
+
+def test_the_first_token_speaks_of_no_old_one(client: Client, platform: Rotation) -> None:
+    login(client, "alice")
+    first = client.post("/account/api-token/rotate/", {"replacing": "none"}).content.decode()
+    assert "Your API token was created." in first
+    assert "old one" not in first
+    form = client.get("/account/api-token/").content.decode()
+    version = re.search(r'name="replacing" value="([^"]+)"', form)
+    assert version is not None
+    second = client.post("/account/api-token/rotate/", {"replacing": version[1]})
+    assert "the old one no longer works" in second.content.decode()
+
+
 def test_api_token_page_needs_login(client: Client) -> None:
     assert client.get("/account/api-token/").status_code == 302
     assert client.post("/account/api-token/rotate/").status_code == 302
@@ -179,7 +217,7 @@ def test_pages_send_a_strict_content_security_policy(client: Client, platform: R
 def test_every_top_bar_link_opens_its_page(client: Client, platform: Rotation) -> None:
     login(client, "carol")  # staff: the admin link too
     page = client.get("/").content.decode()
-    nav = page.split("<nav>", 1)[1].split("</nav>", 1)[0]
+    nav = page.split('<nav id="site-nav"', 1)[1].split("</nav>", 1)[0]
     links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', nav)
     assert [label for _, label in links] == [
         *("Dashboard", "Incidents", "Runbooks", "My shifts", "Calendars", "Admin", "API token")
@@ -189,3 +227,46 @@ def test_every_top_bar_link_opens_its_page(client: Client, platform: Rotation) -
     assert 'action="/logout/"' in nav
     assert client.post("/logout/").status_code == 302
     assert client.get("/").status_code == 302
+
+
+def test_the_favicon_and_the_app_manifest_need_no_login(client: Client) -> None:
+    icon = client.get("/favicon.ico", follow=True)
+    assert icon.status_code == 200
+    assert icon.redirect_chain[0][0] == "/static/icons/favicon.ico"
+    manifest = client.get("/manifest.webmanifest")
+    assert manifest["Content-Type"] == "application/manifest+json"
+    assert manifest.json()["start_url"] == "/"
+    for icon_entry in manifest.json()["icons"]:
+        assert client.get(icon_entry["src"]).status_code == 200, icon_entry["src"]
+
+
+def test_every_page_links_the_icon_and_the_manifest(client: Client, platform: Rotation) -> None:
+    page = client.get("/login/").content.decode()
+    assert 'rel="icon" href="/static/icons/favicon.svg"' in page
+    assert '<link rel="manifest" href="/manifest.webmanifest">' in page
+
+
+def test_a_missing_page_keeps_the_top_bar_and_offers_ways_on(
+    client: Client, platform: Rotation
+) -> None:
+    response = login(client, "alice").get("/no-such-page/")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert '<nav id="site-nav"' in page
+    assert "Page not found" in page and 'href="/runbooks/"' in page
+
+
+def test_a_missing_page_offers_an_anonymous_visitor_the_front_page(client: Client) -> None:
+    # Not a login link: a calendar client asking for a retired feed reads this page too.
+    page = client.get("/no-such-page/").content.decode()
+    assert "front page</a>" in page and "login" not in page.lower()
+
+
+def test_refusals_and_failures_have_a_way_back(rf: RequestFactory, platform: Rotation) -> None:
+    request = rf.get("/somewhere/")
+    request.user = User.objects.get(username="alice@example.com")
+    refused = defaults.permission_denied(request, PermissionDenied()).content.decode()
+    assert "Not allowed" in refused and '<nav id="site-nav"' in refused
+    failed = defaults.server_error(request).content.decode()
+    assert "Something went wrong" in failed and 'href="/"' in failed
+    assert "css/portal.css" in failed

@@ -131,11 +131,30 @@ def test_schedule_notes_the_weeks_whose_clocks_change(client: Client, platform: 
 
 
 def test_schedule_pages_backwards_and_forwards(client: Client, platform: Rotation) -> None:
-    page = login(client, "erin").get("/rotations/platform/").content.decode()
-    assert 'href="?week=2026-09-09"' in page and 'href="?week=2027-02-24"' in page
+    page = login(client, "erin").get("/rotations/platform/?week=2027-03-09").content.decode()
+    assert 'href="?week=2026-12-22"' in page and 'href="?week=2027-06-01"' in page
+    page = client.get("/rotations/platform/").content.decode()
+    assert 'href="?week=2027-02-24"' in page
     later = client.get("/rotations/platform/?week=2027-02-24").content.decode()
     assert "This week" in later
     assert 'aria-current="date"' not in later
+
+
+def test_earlier_stops_at_the_page_that_shows_the_rotations_first_week(
+    client: Client, platform: Rotation
+) -> None:
+    # The rotation starts on Tue 24 Nov 2026: this page's rows begin before it.
+    page = login(client, "erin").get("/rotations/platform/").content.decode()
+    assert "Earlier" not in page
+    assert rows_of(page)[1].startswith("Tue 24 Nov 2026")  # after the heading row
+
+
+def test_weeks_before_the_rotation_say_so_instead_of_an_empty_table(
+    client: Client, platform: Rotation
+) -> None:
+    page = login(client, "erin").get("/rotations/platform/?week=2020-01-07").content.decode()
+    assert '<table class="weeks">' not in page
+    assert "the rotation's first handoff is Tue 24 Nov 2026" in page
 
 
 def test_schedule_shows_the_viewers_own_time_beside(

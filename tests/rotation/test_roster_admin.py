@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +14,7 @@ from portal.models import AuditEntry
 from rotation.actions import book_shadow_week, save_roster
 from rotation.admin import roster_version
 from rotation.jobs import tell_people_of_roster_change
-from rotation.models import Engineer, Membership, RosterEra, Rotation, Shift
+from rotation.models import Engineer, Membership, Override, RosterEra, Rotation, Shift
 from tests.conftest import login
 
 pytestmark = pytest.mark.django_db
@@ -246,20 +246,26 @@ def test_a_roster_form_without_its_version_is_refused(
     assert "Nothing was saved" in response.content.decode()
 
 
+def override_form(rotation: Rotation, engineer: Engineer, start: str, end: str) -> dict[str, str]:
+    """The admin's override form as a browser posts it: primary on Thu 3 Dec, ``start``-``end``."""
+    day = "2026-12-03"
+    return {
+        "rotation": str(rotation.pk),
+        "role": "primary",
+        "engineer": str(engineer.pk),
+        "starts_at_0": day,
+        "starts_at_1": start,
+        "ends_at_0": day,
+        "ends_at_1": end,
+        "reason": "dentist",
+    }
+
+
 def test_override_in_the_admin_is_refused_when_it_doubles_someone_up(
     client: Client, platform: Rotation, cast: dict[str, Engineer]
 ) -> None:
     login(client, "carol")
-    data = {
-        "rotation": str(platform.pk),
-        "role": "primary",
-        "engineer": str(cast["erin"].pk),
-        "starts_at_0": "2026-12-03",
-        "starts_at_1": "09:00",
-        "ends_at_0": "2026-12-03",
-        "ends_at_1": "12:00",
-        "reason": "dentist",
-    }
+    data = override_form(platform, cast["erin"], "09:00", "12:00")
     response = client.post("/admin/rotation/override/add/", data)
     assert "primary and secondary must be two different people" in response.content.decode()
     data["engineer"] = str(cast["dave"].pk)
@@ -347,3 +353,59 @@ def test_a_pagerduty_feed_url_at_a_public_address_is_saved(
     assert response.status_code == 302
     saved = Rotation.objects.get(pk=platform.pk).pagerduty_feeds
     assert saved == {"primary": f"webcal://acme.pagerduty.com{FEED}"}
+
+
+def test_every_field_of_the_roster_rows_has_a_name_for_screen_readers(
+    client: Client, platform: Rotation
+) -> None:
+    page = login(client, "carol").get(f"/admin/rotation/rotation/{platform.pk}/change/")
+    html = page.content.decode()
+    rows = Membership.objects.filter(rotation=platform).count()
+    extra = 1  # the blank row for adding someone
+    assert html.count('aria-label="Position"') == rows + extra + 1  # and the row template
+    assert html.count('aria-label="Engineer"') == rows + extra + 1
+    assert html.count('aria-label="Remove from the roster"') == rows
+    assert '<script src="/static/js/admin.js" defer>' in html
+
+
+def test_a_manager_meets_no_link_to_pages_they_may_not_open(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    # Carol's own change: the roster history and the audit log name her.
+    order = [cast[name] for name in ["dave", "alice", "bob", "erin"]]
+    save_roster(platform, order, by=cast["carol"].user)
+    entry = AuditEntry.objects.filter(action="roster.saved").first()
+    assert entry is not None and entry.actor is not None
+    login(client, "carol")
+    for path in [
+        f"/admin/portal/auditentry/{entry.pk}/change/",
+        f"/admin/rotation/rotation/{platform.pk}/change/",
+    ]:
+        html = client.get(path).content.decode()
+        assert "/admin/auth/user/" not in html, path
+
+
+def test_override_times_are_typed_and_listed_in_the_rotations_zone(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    Engineer.objects.filter(pk=cast["carol"].pk).update(time_zone="Europe/London")
+    login(client, "carol")
+    form = client.get("/admin/rotation/override/add/").content.decode()
+    assert "In the rotation's own zone (Platform: America/Los_Angeles)." in form
+    data = override_form(platform, cast["dave"], "10:00", "14:00")
+    assert client.post("/admin/rotation/override/add/", data).status_code == 302
+    override = Override.objects.get()
+    assert override.starts_at == datetime(2026, 12, 3, 18, 0, tzinfo=UTC)  # 10:00 PST
+    listed = client.get("/admin/rotation/override/").content.decode()
+    assert "Thu 3 Dec 2026 10:00 PST (your time Thu 18:00 GMT)" in listed
+    assert "Thu 3 Dec 2026 14:00 PST (your time Thu 22:00 GMT)" in listed
+
+
+def test_a_manager_in_the_rotations_zone_sees_one_time(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    Engineer.objects.filter(pk=cast["carol"].pk).update(time_zone="America/Los_Angeles")
+    login(client, "carol")
+    listed = client.get("/admin/rotation/shift/").content.decode()
+    assert "Tue 1 Dec 2026 10:00 PST" in listed
+    assert "your time" not in listed

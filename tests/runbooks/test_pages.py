@@ -322,3 +322,47 @@ def test_search_results_come_a_page_at_a_time(client: Client, platform: Rotation
     assert beyond.status_code == 200
     assert "No results on page 10000" in beyond.content.decode()
     assert "Results 1\u201320 for" in garbled
+
+
+# Times in the reader's zone ------------------------------------------------------------------
+
+
+def test_revisions_read_in_the_viewers_profile_zone(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    Engineer.objects.filter(pk=cast["erin"].pk).update(time_zone="Europe/Berlin")
+    runbook = page()  # saved at 17:00 UTC
+    login(client, "erin")
+    assert (
+        "2 Dec 2026 18:00 CET" in client.get(f"/runbooks/{runbook.slug}/history/").content.decode()
+    )
+    assert "2 Dec 2026 18:00 CET" in client.get(runbook.get_absolute_url()).content.decode()
+
+
+def test_without_a_profile_zone_the_browsers_is_used_and_a_bogus_one_ignored(
+    client: Client, platform: Rotation
+) -> None:
+    runbook = page()
+    login(client, "dave")  # no zone on his profile
+    client.cookies["tz"] = "Asia/Tokyo"
+    assert (
+        "3 Dec 2026 02:00 JST" in client.get(f"/runbooks/{runbook.slug}/history/").content.decode()
+    )
+    client.cookies["tz"] = "Mars/Olympus_Mons"
+    history = client.get(f"/runbooks/{runbook.slug}/history/")
+    assert history.status_code == 200
+    assert "2 Dec 2026 17:00 UTC" in history.content.decode()
+
+
+def test_the_edit_conflict_says_when_in_the_viewers_zone(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    Engineer.objects.filter(pk=cast["erin"].pk).update(time_zone="America/New_York")
+    runbook = page(body="one")
+    edit(runbook, "two")  # someone else saves revision 2, at 17:00 UTC
+    login(client, "erin")
+    fields = {"title": runbook.title, "body": "three", "base_revision": 1}
+    response = client.post(
+        f"/runbooks/{runbook.slug}/edit/", {**fields, "review_interval_days": 90}
+    )
+    assert "at 12:00 EST" in response.content.decode()

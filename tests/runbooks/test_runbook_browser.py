@@ -84,3 +84,18 @@ def test_the_preview_says_when_a_text_is_too_long_and_goes_on_previewing(
     )
     body.fill("## Steps")
     expect(preview.locator("h2")).to_have_text("Steps")
+
+
+def test_task_list_boxes_are_named_by_their_task(live_server: LiveServer, page: Page) -> None:
+    restore_stamps()
+    make_engineer("erin")
+    runbook = save_page(
+        None,
+        {"title": "Handoff", "body": "- [ ] Walk through open incidents\n- [x] Check the sync\n"},
+        base_revision=0,
+        by=None,
+    )
+    log_in(page, live_server, "erin@example.com")
+    page.goto(f"{live_server.url}{runbook.get_absolute_url()}")
+    expect(page.get_by_role("checkbox", name="To do: Walk through open incidents")).to_be_disabled()
+    expect(page.get_by_role("checkbox", name="Done: Check the sync")).to_be_checked()
