@@ -155,9 +155,11 @@ AUTHENTICATION_BACKENDS = ["portal.auth.RememberingModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal:dashboard"
 LOGOUT_REDIRECT_URL = "login"
-# Sessions are signed cookies: no session query on every page (a read-mostly portal), and
-# the auth hash still ends every session of a user whose password changes.
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+# Sessions live in the database, so logging out ends a session wherever its cookie was copied
+# to, on every web process. Not cached_db: each process would keep its own cached copy of a
+# session (there is no shared cache) and go on accepting it after a logout on another process.
+# It costs one query by primary key on each request that carries a session cookie.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_flag("SECURE_COOKIES")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
