@@ -1,15 +1,20 @@
-"""Sessions live on the server: logging out ends a session wherever its cookie was copied to, and
-a password change ends every other session."""
+"""Sessions live on the server: logging out ends a session wherever its cookie was copied to, a
+password change ends every other session, and expired sessions are cleared by a periodic job."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
+import time_machine
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.test import Client
 
-from rotation.models import Rotation
+from portal.jobs import clear_expired_sessions
+from portal.schedules import PERIODIC_JOBS
+from rotation.models import Engineer, Rotation
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -56,3 +61,20 @@ def test_changing_the_password_ends_every_other_session(platform: Rotation) -> N
     user.set_password("another-long-password")
     user.save()
     assert browser.get("/me/").status_code == 302
+
+
+def test_the_clearing_job_removes_expired_sessions_and_keeps_live_ones(
+    cast: dict[str, Engineer], frozen_now: datetime
+) -> None:
+    signed_in_browser("alice")
+    later = frozen_now + timedelta(seconds=settings.SESSION_COOKIE_AGE + 60)
+    with time_machine.travel(later, tick=False):
+        signed_in_browser("erin")
+        assert Session.objects.count() == 2
+        summary = clear_expired_sessions()
+        assert Session.objects.count() == 1
+    assert summary == "1 expired session cleared"
+
+
+def test_clearing_expired_sessions_is_a_periodic_job() -> None:
+    assert "portal.jobs.clear_expired_sessions" in {job.func for job in PERIODIC_JOBS}
