@@ -4,11 +4,16 @@ people stamp holds, and the client address and username that login throttling co
 from __future__ import annotations
 
 import ipaddress
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from hashlib import blake2b
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -60,3 +65,29 @@ def client_ip(request: HttpRequest) -> str | None:
         return str(ipaddress.ip_address(forwarded[-proxies]))
     except ValueError:
         return peer
+
+
+# Attempts for different pairs share a stripe now and then, and only wait a moment for it.
+_STRIPES = [threading.Lock() for _ in range(64)]
+
+
+@contextmanager
+def one_attempt_at_a_time(username: str | None, address: str | None) -> Iterator[None]:
+    """Runs the enclosed login attempt alone among those for one username from one address.
+
+    django-axes checks the count before the password and adds to it after: attempts sent at
+    once would all pass the check while the first was still hashing, and a burst could guess
+    past the limit. Taken in turn, each attempt sees the failures of those before it. On
+    PostgreSQL the lock is the database's, so it holds across web processes, and lasts until
+    the enclosed writes commit; SQLite serves one web process, so a lock in it is enough.
+    """
+    pair = blake2b(f"{username}\0{address}".encode(), digest_size=8).digest()
+    key = int.from_bytes(pair, "big", signed=True)
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+            yield
+    else:
+        with _STRIPES[key % len(_STRIPES)]:
+            yield

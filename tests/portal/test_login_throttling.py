@@ -3,12 +3,18 @@ out for a cool-off, on the portal's login page and the admin's alike."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta
 from io import StringIO
+from typing import ClassVar
 
 import pytest
 import time_machine
+from axes.models import AccessAttempt
+from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core.management import call_command
+from django.db import connections
 from django.test import Client, RequestFactory
 
 from portal.auth import client_ip
@@ -215,3 +221,55 @@ def test_hostile_login_input_gets_the_form_again_never_a_500(
         )
         assert response.status_code == 200, username[:20]
     assert attempt(client, "portal", PASSWORD) == 302
+
+
+class SlowCountingHasher(MD5PasswordHasher):
+    """The tests' fast hasher, taking the time a real one takes (so attempts overlap as they do
+    in production) and noting each password it checks."""
+
+    checked: ClassVar[list[str]] = []
+
+    def verify(self, password: str, encoded: str) -> bool:
+        self.checked.append(password)
+        time.sleep(0.05)
+        return super().verify(password, encoded)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("door", DOORS)
+def test_twenty_guesses_sent_at_once_check_no_more_passwords_than_the_limit(
+    cast: dict[str, Engineer], settings: object, door: str
+) -> None:
+    # Web processes share the counts through the database, and a burst of guesses is taken in
+    # turn: twenty sent at the same instant (a barrier) are twenty failures, none lost and none
+    # a 500, and only the first five reach the password check before the lockout.
+    settings.PASSWORD_HASHERS = ["tests.portal.test_login_throttling.SlowCountingHasher"]  # type: ignore[attr-defined]
+    SlowCountingHasher.checked.clear()
+    guesses = 20
+    barrier = threading.Barrier(guesses)
+    statuses: list[int] = []
+    failures: list[BaseException] = []
+
+    def guess(number: int) -> None:
+        try:
+            browser = Client()
+            barrier.wait(timeout=30)
+            statuses.append(attempt(browser, door, f"guess-{number}"))
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=guess, args=(number,)) for number in range(guesses)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert sorted(statuses) == [200] * (LIMIT - 1) + [429] * (guesses - LIMIT + 1)
+    assert len(SlowCountingHasher.checked) == LIMIT
+    counted = AccessAttempt.objects.filter(username=DOORS[door][1], ip_address=ATTACKER)
+    assert sum(counted.values_list("failures_since_start", flat=True)) == guesses
+    assert attempt(Client(), door, PASSWORD) == 429
+    assert len(SlowCountingHasher.checked) == LIMIT
