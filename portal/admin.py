@@ -1,4 +1,4 @@
-"""Admin views of the audit log (read-only) and API tokens (revoke only)."""
+"""Admin views of the audit log (read-only) and API tokens (revoke only); the admin login form."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from portal.forms import AdminLoginForm
 from portal.models import ApiToken, AuditEntry
 
 
@@ -43,6 +44,8 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
         return False  # people create their own, at /account/api-token/
 
 
+# Login attempts in turn per username and address, as on /login/ (portal/forms.py).
+admin.site.login_form = AdminLoginForm
 admin.site.site_header = "On-call portal admin"
 admin.site.site_title = "On-call portal admin"
 admin.site.index_title = "Rosters, overrides and records"

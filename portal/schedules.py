@@ -51,4 +51,12 @@ PERIODIC_JOBS = [
         # drift the same morning without polling a feed the way a calendar app would.
         why="shows where PagerDuty's schedules disagree with the roster",
     ),
+    PeriodicJob(
+        name="clear expired sessions",
+        func="portal.jobs.clear_expired_sessions",
+        minutes=24 * 60,
+        # Sessions expire two weeks after their last save; a day's worth of stale rows is
+        # nothing, and a daily run keeps the table to the sessions of the last two weeks.
+        why="keeps the session table from growing forever",
+    ),
 ]

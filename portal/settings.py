@@ -6,6 +6,7 @@ development secret generated on first use, DEBUG off unless asked for.
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -87,6 +88,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_q",
+    "axes",
     "portal",
     "rotation",
     "feeds",
@@ -107,6 +109,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "portal.viewer.AdminInViewerZone",
+    # Last, as django-axes asks: it turns a login refused for a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 SECURE_CSP = {
@@ -152,16 +156,43 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["portal.auth.RememberingModelBackend"]
+# django-axes first: it refuses a locked-out login before any password is hashed.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "portal.auth.RememberingModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal:dashboard"
 LOGOUT_REDIRECT_URL = "login"
-# Sessions are signed cookies: no session query on every page (a read-mostly portal), and
-# the auth hash still ends every session of a user whose password changes.
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+# Sessions live in the database, so logging out ends a session wherever its cookie was copied
+# to, on every web process. Not cached_db: each process would keep its own cached copy of a
+# session (there is no shared cache) and go on accepting it after a logout on another process.
+# It costs one query by primary key on each request that carries a session cookie.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_flag("SECURE_COOKIES")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# Login throttling (django-axes), for the portal's login page and the admin's: after
+# AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is refused,
+# the right password included, until AXES_COOLOFF_MINUTES pass without another attempt.
+# Counting the pair, not the address alone, keeps one office behind one NAT address from being
+# locked out by a single typo-prone colleague; not the username alone, so an attacker cannot
+# lock the on-call engineer out of the portal in the middle of an incident. The counts are rows
+# in the database, shared by every web process.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_CALLABLE = "portal.views.login_locked_out"
+AXES_USERNAME_CALLABLE = "portal.auth.attempted_username"
+AXES_CLIENT_IP_CALLABLE = "portal.auth.client_ip"
+# No start-up banner on the stderr of every manage.py command; attempts are still logged.
+AXES_VERBOSE = False
+# How many reverse proxies in front of the portal append the address they saw to
+# X-Forwarded-For. 0 (the default): the header is ignored, as any client can send it.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("PORTAL_TIME_ZONE", "UTC")

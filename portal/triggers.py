@@ -67,6 +67,7 @@ WATCHED: Mapping[Topic, tuple[str, ...]] = {
 # - portal_auditentry, django_admin_log: append-only logs, read directly by their pages.
 # - django_q_*: the task queue, written all the time by the worker.
 # - runbooks_search*: the search index, derived from runbooks_runbook in the same transaction.
+# - axes_*: django-axes' login attempts and log, written by every login; read by its backend.
 # - rotation_publication, rotation_publishedshift: see DERIVED.
 UNWATCHED = (
     "django_session",
@@ -78,6 +79,10 @@ UNWATCHED = (
     "django_q_task",
     "django_migrations",
     "runbooks_search",
+    "axes_accessattempt",
+    "axes_accessattemptexpiration",
+    "axes_accessfailurelog",
+    "axes_accesslog",
 )
 
 # Tables written only by a job that records which stamp of the topic they reflect: the calendar

@@ -1,9 +1,12 @@
-"""The dashboard, "my shifts" (/me/), the health check and the personal API token page."""
+"""The dashboard, "my shifts" (/me/), the health check, the personal API token page and the
+page of a login refused for too many failures."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import User
@@ -23,6 +26,7 @@ from feeds.actions import feed_token_of
 from incidents.queries import dashboard_summary, my_action_items
 from pagerduty.status import sync_status
 from portal import actions
+from portal.auth import attempted_username
 from portal.models import ApiToken
 from portal.stamp import Stamps, pick, remember, stamps
 from portal.viewer import signed_in_user
@@ -241,3 +245,21 @@ def api_token_revoke(request: HttpRequest) -> HttpResponse:
     actions.revoke_api_token(user, by=user)
     messages.success(request, "Your API token was revoked.")
     return redirect("portal:api_token")
+
+
+@never_cache
+def login_locked_out(
+    request: HttpRequest, original_response: HttpResponse, credentials: dict[str, Any] | None
+) -> HttpResponse:
+    """The answer to a login refused for too many failures (django-axes' AXES_LOCKOUT_CALLABLE),
+    on the portal's and the admin's login pages alike: 429, and when to try again. The refused
+    attempt itself was just counted, and each one starts the cool-off again, so it ends one
+    cool-off from now."""
+    cool_off: timedelta = settings.AXES_COOLOFF_TIME
+    context = {
+        "username": attempted_username(request, credentials),
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "until": timezone.localtime(timezone.now() + cool_off),
+        "cool_off_minutes": round(cool_off.total_seconds() / 60),
+    }
+    return render(request, "registration/locked_out.html", context, status=429)

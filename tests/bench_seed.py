@@ -289,7 +289,7 @@ def write_in_background(stop: str) -> dict[str, Any]:
         )
         request = HttpRequest()
         request.session = store()
-        login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        login(request, user, backend="portal.auth.RememberingModelBackend")
         add_note(incident, f"Still investigating ({rounds})", by=user)
         rounds += 1
         time.sleep(max(0.0, WRITE_EVERY - (time.monotonic() - started)))

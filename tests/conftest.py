@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.contrib.auth.models import User
+from django.http import HttpRequest
 from django.test import Client
 
 from pagerduty.client import PagerDuty
@@ -86,8 +87,11 @@ def platform(cast: dict[str, Engineer]) -> Rotation:
 
 
 def login(client: Client, name: str) -> Client:
+    # django-axes' backend counts attempts per request, so authenticate() needs one.
     assert client.login(
-        username=f"{name}@example.com" if name != "mallory" else name, password=PASSWORD
+        request=HttpRequest(),
+        username=f"{name}@example.com" if name != "mallory" else name,
+        password=PASSWORD,
     )
     return client
 

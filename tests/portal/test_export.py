@@ -29,6 +29,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection
+from django.http import HttpRequest
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -270,7 +271,9 @@ def test_after_a_restore_feed_urls_serve_the_same_calendars_and_passwords_still_
         (e["UID"], e["SEQUENCE"], e.start, e.end, e["SUMMARY"]) for e in before
     ]
     assert login(client, "carol").get("/rotations/platform/").status_code == 200
-    assert not Client().login(username="carol@example.com", password="not-the-password")
+    assert not Client().login(
+        request=HttpRequest(), username="carol@example.com", password="not-the-password"
+    )
 
 
 def test_after_a_restore_new_rows_get_ids_of_their_own(

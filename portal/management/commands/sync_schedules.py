@@ -12,7 +12,7 @@ from django_q.models import Schedule
 from portal.schedules import PERIODIC_JOBS
 
 # The apps whose jobs these schedules run: rows of theirs not in the list are stale.
-JOB_APPS = ("rotation", "feeds", "pagerduty")
+JOB_APPS = ("portal", "rotation", "feeds", "pagerduty")
 
 
 class Command(BaseCommand):
