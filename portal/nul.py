@@ -1,0 +1,94 @@
+"""Requests that carry a NUL character are refused with a 400 before anything reads them.
+
+PostgreSQL text cannot hold NUL (U+0000): a NUL that reaches a query (a lookup by slug, a
+feed name, a User-Agent being recorded) raises DataError, a 500, where SQLite says nothing.
+No honest client sends one, so instead of guarding every lookup this one place refuses a
+request wherever it can carry one: the path, the query string, form fields and file names,
+JSON bodies, cookies and headers. The answer names where, so a script's author can find it.
+
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+
+NUL = "\x00"
+REFUSAL = "NUL characters are not allowed"
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
+def refuse_nul_characters(
+    get_response: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    def middleware(request: HttpRequest) -> HttpResponse:
+        where = nul_in(request)
+        if where is None:
+            return get_response(request)
+        message = f"{REFUSAL} (in {where})."
+        if request.path.startswith("/api/") or is_json(request):
+            return JsonResponse({"error": message}, status=400)
+        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+
+    return middleware
+
+
+def nul_in(request: HttpRequest) -> str | None:
+    """Where ``request`` carries a NUL, in words ("the query parameter 'q'"); None if nowhere."""
+    if NUL in request.path:
+        return "the address"
+    found = (
+        _first("query parameter", request.GET.lists())
+        or _first("header", ((name, [value]) for name, value in request.headers.items()))
+        or _first("cookie", ((name, [value]) for name, value in request.COOKIES.items()))
+    )
+    if found:
+        return found
+    if request.method == "POST" and request.content_type in FORM_TYPES:
+        files = ((name, [f.name or "" for f in files]) for name, files in request.FILES.lists())
+        return _first("form field", request.POST.lists()) or _first("file name of", files)
+    return _in_json(request)
+
+
+def is_json(request: HttpRequest) -> bool:
+    content_type = request.content_type or ""
+    return content_type == "application/json" or content_type.endswith("+json")
+
+
+def _first(kind: str, items: Iterable[tuple[str, list[str]]]) -> str | None:
+    for name, values in items:
+        if NUL in name or any(NUL in value for value in values):
+            shown = name.replace(NUL, "\\x00")
+            return f"the {kind} '{shown}'"
+    return None
+
+
+def _in_json(request: HttpRequest) -> str | None:
+    """A JSON body's NUL, raw or escaped as \\u0000; a body that is no JSON is the view's to
+    refuse."""
+    if not is_json(request) or not request.body:
+        return None
+    try:
+        document = json.loads(request.body)
+    except (ValueError, RecursionError):
+        document = None
+    if b"\x00" in request.body or _holds_nul(document):
+        return "the JSON body"
+    return None
+
+
+def _holds_nul(document: object) -> bool:
+    # A loop, not recursion: the document may be nested as deep as the parser allows.
+    pending = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str) and NUL in value:
+            return True
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
