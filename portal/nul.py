@@ -6,6 +6,8 @@ No honest client sends one, so instead of guarding every lookup this one place r
 request wherever it can carry one: the path, the query string, form fields and file names,
 JSON bodies, cookies and headers. The answer names where, so a script's author can find it.
 
+A NUL can also arrive escaped, as JSON's or TOML's "\\u0000", and appear only once parsed:
+JSON form fields refuse it with ``refuse_nul_in_json``, roster files in their own checks.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
 NUL = "\x00"
@@ -77,6 +80,13 @@ def _in_json(request: HttpRequest) -> str | None:
     if b"\x00" in request.body or _holds_nul(document):
         return "the JSON body"
     return None
+
+
+def refuse_nul_in_json(value: object) -> None:
+    """A form validator for JSON fields: "\\u0000" arrives as text without a NUL, and only
+    becomes one once parsed, which PostgreSQL's jsonb then refuses."""
+    if _holds_nul(value):
+        raise ValidationError(f"{REFUSAL}.", code="null_characters_not_allowed")
 
 
 def _holds_nul(document: object) -> bool:

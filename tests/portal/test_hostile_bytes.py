@@ -25,6 +25,8 @@ from feeds.actions import feed_token_of
 from feeds.models import FeedFetch
 from incidents import actions as incidents
 from incidents.models import ActionItem, CustomerUpdate, Postmortem
+from rotation.models import Rotation
+from rotation.roster_file import RosterFileError, load_roster
 from runbooks.models import Runbook
 
 pytestmark = pytest.mark.django_db
@@ -251,3 +253,48 @@ def test_a_nul_in_a_field_name_is_shown_escaped(client: Client) -> None:
     response = client.post("/login/", {f"user{NUL}name": "alice"})
     assert response.status_code == 400
     assert "the form field 'user\\x00name'" in response.content.decode()
+
+
+# NULs that arrive escaped, as JSON's and TOML's "\\u0000" ----------------------------------------
+
+ROTATION_PAGE = "/admin/rotation/rotation/{pk}/change/"
+
+
+def rotation_form(client: Client, root: User) -> tuple[str, dict[str, str]]:
+    client.force_login(root)
+    page = ROTATION_PAGE.format(pk=Rotation.objects.get(slug="platform").pk)
+    forms = post_forms(page, client.get(page).content.decode())
+    [(action, fields)] = [form for form in forms if "pagerduty_feeds" in form[1]]
+    return action, fields
+
+
+def test_the_untouched_admin_rotation_form_saves(client: Client, root: User) -> None:
+    action, fields = rotation_form(client, root)
+    assert client.post(action, fields).status_code == 302
+
+
+def test_a_pagerduty_feed_with_an_escaped_nul_is_a_field_error(client: Client, root: User) -> None:
+    action, fields = rotation_form(client, root)
+    feeds = '{"primary": "https://example.pagerduty.com/\\u0000.ics"}'
+    response = client.post(action, {**fields, "pagerduty_feeds": feeds})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"pagerduty_feeds": [f"{REFUSAL}."]}
+    assert Rotation.objects.get(slug="platform").pagerduty_feeds == {}
+
+
+@pytest.mark.parametrize(
+    ("toml", "error"),
+    [
+        ('name = "Zed\\u0000"', "line 3: engineers[0].name: NUL characters are not allowed"),
+        ('phone = "\\u0000"', "line 3: engineers[0].phone: NUL characters are not allowed"),
+    ],
+)
+def test_a_roster_file_with_an_escaped_nul_is_refused_at_its_line(
+    db: None, toml: str, error: str
+) -> None:
+    text = f'[[engineers]]\nemail = "zed@example.com"\n{toml}\n'
+    if "name" not in toml:
+        text += 'name = "Zed"\n'
+    with pytest.raises(RosterFileError) as raised:
+        load_roster(text, by=None)
+    assert raised.value.errors == [error]
