@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 # Lets admin and form classes be subscripted at run time, as django-stubs types them.
@@ -65,6 +66,26 @@ def development_secret() -> str:
     return path.read_text().strip()
 
 
+# PORTAL_ENV=production: the portal faces the world. It then refuses to start without what
+# only the operator can give (a secret key, the host names), and turns on what
+# `manage.py check --deploy` asks for (HTTPS only, HSTS, secure cookies), each of which a
+# variable can still turn down. The README's "Production settings" lists every variable.
+PORTAL_ENV = os.environ.get("PORTAL_ENV", "development")
+if PORTAL_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(f"PORTAL_ENV is 'development' or 'production', not {PORTAL_ENV!r}")
+PRODUCTION = PORTAL_ENV == "production"
+if PRODUCTION:
+    missing = [name for name in ("SECRET_KEY", "ALLOWED_HOSTS") if not os.environ.get(name)]
+    if missing:
+        # Above all no generated .secret_key: each host would make its own, and every feed
+        # URL made on one would be a 404 on the others.
+        raise ImproperlyConfigured(
+            f"PORTAL_ENV=production needs {' and '.join(missing)} in the environment "
+            "(the README's Production settings)."
+        )
+    if env_flag("DEBUG"):
+        raise ImproperlyConfigured("PORTAL_ENV=production runs with DEBUG off: unset DEBUG.")
+
 DEBUG = env_flag("DEBUG")
 SECRET_KEY = os.environ.get("SECRET_KEY") or development_secret()
 ALLOWED_HOSTS = [
@@ -77,6 +98,19 @@ CSRF_TRUSTED_ORIGINS = [
     for origin in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",")
     if origin.strip()
 ]
+
+# HTTPS only. The load balancer's health check still reaches /healthz over plain HTTP.
+SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0)
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_flag("SECURE_HSTS_PRELOAD", PRODUCTION)
+# Only when a proxy in front terminates TLS and sets X-Forwarded-Proto itself (overwriting any
+# the client sent): trusted otherwise, the header would let anyone claim HTTPS.
+if env_flag("TRUST_X_FORWARDED_PROTO"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -161,7 +195,7 @@ LOGOUT_REDIRECT_URL = "login"
 # the auth hash still ends every session of a user whose password changes.
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_flag("SECURE_COOKIES")
+SESSION_COOKIE_SECURE = env_flag("SECURE_COOKIES", PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 LANGUAGE_CODE = "en-us"
