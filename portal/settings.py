@@ -284,6 +284,29 @@ SHIFT_HORIZON_DAYS = 366
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # A feed's address carries its token: masked wherever a request's path is logged.
+    "filters": {"mask_feed_tokens": {"()": "portal.logmask.MaskFeedTokens"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["mask_feed_tokens"]},
+        # Django's own handler of runserver's request lines, declared again for the filter.
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
+    "loggers": {
+        # Filtered at the logger, before any handler (Django's DEBUG console, mail_admins).
+        "django.request": {"filters": ["mask_feed_tokens"]},
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["mask_feed_tokens"],
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
