@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from feeds import ical
 from feeds.models import FeedFetch, FeedToken, Publication, PublishedShift, derive_feed_token
+from portal.keycheck import record_secret_key
 from portal.models import Actor, AuditEntry, hash_token
 from portal.stamp import stamps
 from rotation.effective import effective_schedule
@@ -163,6 +164,7 @@ def rotate_feed_token(user: User, *, by: Actor) -> FeedToken:
         },
     )
     token.fetches.all().delete()
+    record_secret_key()  # the first token: every one after is made with the same key
     AuditEntry.record("feed_token.rotated", user.get_username(), by=by)
     return token
 
