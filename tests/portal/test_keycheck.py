@@ -5,16 +5,20 @@ calendar into a 404. ``rekey_feeds --confirm`` changes the key knowingly."""
 from __future__ import annotations
 
 import shutil
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+from django.test import Client
 
 from feeds.actions import feed_token_of
+from feeds.models import FeedFetch, FeedToken
 from portal.keycheck import foreign_key_problem, refuse_a_foreign_secret_key, secret_key_check
 from portal.keyring import secret_key_fingerprint
-from portal.models import SecretKeyFingerprint
+from portal.models import AuditEntry, SecretKeyFingerprint
 from rotation.models import Engineer, Rotation
 from tests.processes import run_manage, run_python
 
@@ -78,6 +82,43 @@ def test_tokens_from_before_fingerprints_are_tried_with_the_key(erin: User, sett
     assert secret_key_fingerprint(ANOTHER_KEY) in problem
 
 
+def test_rekeying_gives_every_feed_a_new_url_and_remembers_the_key(
+    client: Client, erin: User, settings: Any
+) -> None:
+    old_url = feed_url(erin)
+    assert client.get(old_url).status_code == 200
+    assert FeedFetch.objects.exists()
+    settings.SECRET_KEY = ANOTHER_KEY
+
+    out = StringIO()
+    call_command("rekey_feeds", "--confirm", stdout=out)
+
+    fingerprint = secret_key_fingerprint(ANOTHER_KEY)
+    assert f"Re-keyed the feed tokens of 1 people with the secret key {fingerprint}" in (
+        out.getvalue()
+    )
+    assert foreign_key_problem() is None
+    assert SecretKeyFingerprint.objects.get().fingerprint == fingerprint
+    assert not FeedFetch.objects.exists()
+    new_url = feed_url(erin)
+    assert new_url != old_url
+    assert client.get(new_url).status_code == 200
+    assert client.get(old_url).status_code == 404
+    assert AuditEntry.objects.filter(action="feed_tokens.rekeyed").count() == 1
+
+
+def test_rekeying_without_confirm_changes_nothing(erin: User, settings: Any) -> None:
+    feed_token_of(erin)
+    before = list(FeedToken.objects.values_list("token_hash", flat=True))
+    settings.SECRET_KEY = ANOTHER_KEY
+    out = StringIO()
+    with pytest.raises(CommandError, match="nothing changed"):
+        call_command("rekey_feeds", stdout=out)
+    assert "each of the 1 people with feed addresses must subscribe again" in out.getvalue()
+    assert list(FeedToken.objects.values_list("token_hash", flat=True)) == before
+    assert foreign_key_problem() is not None
+
+
 # The real start-up paths, in child processes on a database file ---------------------------
 
 KEY = "the-key-that-made-this-databases-feed-tokens-" + "y" * 20
@@ -129,3 +170,12 @@ def test_a_process_with_another_key_refuses_to_start(database: str, start: list[
 def test_the_web_process_with_the_right_key_starts(database: str) -> None:
     done = run_python("-c", "import portal.wsgi", env={"DATABASE_URL": database, "SECRET_KEY": KEY})
     assert done.returncode == 0, done.stderr
+
+
+def test_after_rekeying_the_new_key_starts_and_the_old_one_is_refused(database: str) -> None:
+    new = {"DATABASE_URL": database, "SECRET_KEY": ANOTHER_KEY}
+    assert run_manage("rekey_feeds", "--confirm", env=new).returncode == 0
+    assert run_manage("check", env=new).returncode == 0
+    old = run_manage("check", env={**new, "SECRET_KEY": KEY})
+    assert old.returncode != 0
+    assert f"made with the secret key {secret_key_fingerprint(ANOTHER_KEY)}" in old.stderr
