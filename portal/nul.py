@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http.request import HttpHeaders
 
 NUL = "\x00"
 REFUSAL = "NUL characters are not allowed"
@@ -39,20 +40,36 @@ def refuse_nul_characters(
 
 
 def nul_in(request: HttpRequest) -> str | None:
-    """Where ``request`` carries a NUL, in words ("the query parameter 'q'"); None if nowhere."""
+    """Where ``request`` carries a NUL, in words ("the query parameter 'q'"); None if nowhere.
+
+    The raw query string and headers are scanned first and parsed only when they hold a NUL
+    (spelled %00 in a query): this runs on every request, and most have none."""
     if NUL in request.path:
         return "the address"
-    found = (
-        _first("query parameter", request.GET.lists())
-        or _first("header", ((name, [value]) for name, value in request.headers.items()))
-        or _first("cookie", ((name, [value]) for name, value in request.COOKIES.items()))
-    )
+    query = request.META.get("QUERY_STRING", "")
+    found = None
+    if "%00" in query or NUL in query:
+        found = _first("query parameter", request.GET.lists())
+    cookies = request.META.get("HTTP_COOKIE", "")
+    # A quoted cookie may also spell NUL as the octal escape \000, which parsing turns into one.
+    if not found and ("\\" in cookies or NUL in cookies):
+        found = _first("cookie", ((name, [value]) for name, value in request.COOKIES.items()))
+    found = found or _in_headers(request)
     if found:
         return found
     if request.method == "POST" and request.content_type in FORM_TYPES:
         files = ((name, [f.name or "" for f in files]) for name, files in request.FILES.lists())
         return _first("form field", request.POST.lists()) or _first("file name of", files)
     return _in_json(request)
+
+
+def _in_headers(request: HttpRequest) -> str | None:
+    for key, value in request.META.items():
+        if isinstance(value, str) and NUL in value:
+            name = HttpHeaders.parse_header_name(key)
+            if name is not None:
+                return f"the header '{name}'"
+    return None
 
 
 def is_json(request: HttpRequest) -> bool:

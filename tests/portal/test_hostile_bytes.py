@@ -196,6 +196,12 @@ def test_nul_in_any_form_field_is_refused_with_a_400_naming_it(client: Client, r
     assert posted > 200
 
 
+def test_searching_for_the_text_percent_00_is_no_nul(client: Client, root: User) -> None:
+    client.force_login(root)
+    assert client.get("/runbooks/?q=%2500").status_code == 200
+    assert client.get("/runbooks/", HTTP_USER_AGENT="curl/8 \\000").status_code == 200
+
+
 # The ones that were 500s on PostgreSQL -------------------------------------------------------
 
 
