@@ -7,7 +7,7 @@ paths are logged with the token cut to its first four characters and "…": enou
 subscribers apart, useless as a credential.
 
 The logging filter is used by ``LOGGING`` in portal/settings.py (Django's request and
-development-server logs) and by portal/gunicorn_conf.py (gunicorn's access and error logs).
+development-server logs) and by portal/gunicorn_logger.py (gunicorn's access and error logs).
 Plain Python: gunicorn's master process imports it before Django is set up.
 """
 

@@ -22,7 +22,7 @@ from django.utils.log import ServerFormatter
 from gunicorn.config import Config
 
 from feeds.actions import feed_token_of
-from portal.gunicorn_conf import FeedTokenMaskingLogger
+from portal.gunicorn_logger import FeedTokenMaskingLogger
 from portal.logmask import mask_feed_tokens
 from rotation.models import Engineer, Rotation
 from tests.processes import ROOT
@@ -123,8 +123,8 @@ def test_gunicorn_started_with_the_portals_config_masks_the_token(tmp_path: Path
     port = free_port()
     server = subprocess.Popen(
         [
-            *(sys.executable, "-m", "gunicorn", "-c", "portal/gunicorn_conf.py"),
-            *("--bind", f"127.0.0.1:{port}", "--workers", "1", "portal.wsgi"),
+            *(sys.executable, "-m", "gunicorn", "-c", "portal/gunicorn.conf.py"),
+            *("--bind", f"127.0.0.1:{port}", "--workers", "1"),
         ],
         cwd=ROOT,
         env={
