@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from feeds import ical
 from feeds.models import FeedFetch, FeedToken, Publication, PublishedShift, derive_feed_token
-from portal.models import Actor, AuditEntry, hash_token
+from portal.keycheck import record_secret_key
+from portal.models import Actor, AuditEntry, SecretKeyFingerprint, hash_token
 from portal.stamp import stamps
 from rotation.effective import effective_schedule
 from rotation.models import Rotation
@@ -163,6 +164,7 @@ def rotate_feed_token(user: User, *, by: Actor) -> FeedToken:
         },
     )
     token.fetches.all().delete()
+    record_secret_key()  # the first token: every one after is made with the same key
     AuditEntry.record("feed_token.rotated", user.get_username(), by=by)
     return token
 
@@ -178,6 +180,29 @@ def feed_token_of(user: User) -> FeedToken:
         FeedToken.objects.filter(pk=token.pk).update(token_hash=hash_token(token.token))
         AuditEntry.record("feed_token.rekeyed", user.get_username(), by=None)
     return token
+
+
+@transaction.atomic
+def rekey_feed_tokens(*, by: Actor) -> int:
+    """Derive every feed token again with this process's secret key, and remember that key
+    (portal/keycheck.py): for a database whose tokens another key made, when that key is lost.
+    Every feed URL changes, so every subscriber must subscribe again; the number of tokens."""
+    previous = SecretKeyFingerprint.objects.values_list("fingerprint", flat=True).first()
+    tokens = list(FeedToken.objects.select_for_update().only("pk", "seed"))
+    for token in tokens:
+        token.token_hash = hash_token(derive_feed_token(token.seed))
+    FeedToken.objects.bulk_update(tokens, ["token_hash"], batch_size=500)
+    # The fetches were of the old URLs; none of the new ones has been fetched yet.
+    FeedFetch.objects.all().delete()
+    fingerprint = record_secret_key(replacing=True)
+    AuditEntry.record(
+        "feed_tokens.rekeyed",
+        f"{len(tokens)} feed tokens",
+        by=by,
+        fingerprint=fingerprint,
+        previous=previous,
+    )
+    return len(tokens)
 
 
 def record_feed_fetch(token_id: int, feed: str, user_agent: str, now: datetime) -> None:

@@ -48,9 +48,10 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 
-from feeds.models import FeedToken, derive_feed_token
+from feeds.actions import rekey_feed_tokens
+from portal.keycheck import record_secret_key
 from portal.keyring import secret_key_fingerprint
-from portal.models import AuditEntry, hash_token
+from portal.models import AuditEntry
 from runbooks import search
 
 FORMAT = "oncall-portal-export"
@@ -90,6 +91,10 @@ LEFT_OUT: Mapping[str, str] = {
     "contenttypes.contenttype": "made by migrate; rows name content types by app and model",
     "auth.permission": "made by migrate; users and groups name permissions by codename",
     "portal.topicstamp": "made by migrate; the change-stamp triggers renew it on every write",
+    "portal.secretkeyfingerprint": (
+        "the manifest's secret_key_fingerprint; an import records the key its feed tokens "
+        "are made with"
+    ),
     "sessions.session": "sign-ins are not restored: everyone signs in again",
     "feeds.publication": (
         "derived: the first feed request after a restore publishes the calendars again "
@@ -408,7 +413,9 @@ def import_portal(path: Path, *, new_key: bool = False) -> Summary:
         check_empty()
         counts = _restore(archive, manifest)
         if key_changed:
-            _rehash_feed_tokens()
+            rekey_feed_tokens(by=None)  # every feed URL changes; remembers this key
+        else:
+            record_secret_key()
         _reset_sequences()
         search.rebuild()
         AuditEntry.record(
@@ -610,14 +617,6 @@ def _link(links: list[tuple[models.ManyToManyField[Any, Any], Any, list[Any]]]) 
             through._default_manager.bulk_create(objs, batch_size=BATCH)
     except DatabaseError as error:
         raise BackupError(f"A many-to-many link cannot be restored: {error}") from error
-
-
-def _rehash_feed_tokens() -> None:
-    """Under a new key each token (so each feed URL) is new: its lookup hash follows."""
-    tokens = list(FeedToken.objects.all())
-    for token in tokens:
-        token.token_hash = hash_token(derive_feed_token(token.seed))
-    FeedToken.objects.bulk_update(tokens, ["token_hash"], batch_size=BATCH)
 
 
 def _reset_sequences() -> None:

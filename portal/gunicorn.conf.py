@@ -30,6 +30,5 @@ control_socket_disable = True
 # Both logs go to stderr, for the service manager's journal.
 accesslog = "-"
 errorlog = "-"
-# Feed tokens are credentials inside URLs: the access log must mask them. The spot for the
-# token-masking logger class (branch deploy: FeedTokenMaskingLogger in portal/gunicorn_conf.py):
-# logger_class = ...
+# Feed tokens are credentials inside URLs: both logs show them cut to four characters.
+logger_class = "portal.gunicorn_logger.FeedTokenMaskingLogger"

@@ -87,3 +87,18 @@ class TopicStamp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} stamp {self.value}"
+
+
+class SecretKeyFingerprint(models.Model):
+    """The fingerprint (portal/keyring.py) of the secret key this database's feed tokens were
+    made with: one row, written with the first feed token and by ``rekey_feeds``, and compared
+    with the running key at start-up (portal/keycheck.py)."""
+
+    fingerprint = models.CharField(max_length=40)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="one_key_fingerprint")]
+
+    def __str__(self) -> str:
+        return f"feed tokens made with the secret key {self.fingerprint}"

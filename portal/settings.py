@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 # Lets admin and form classes be subscripted at run time, as django-stubs types them.
@@ -66,6 +67,26 @@ def development_secret() -> str:
     return path.read_text().strip()
 
 
+# PORTAL_ENV=production: the portal faces the world. It then refuses to start without what
+# only the operator can give (a secret key, the host names), and turns on what
+# `manage.py check --deploy` asks for (HTTPS only, HSTS, secure cookies), each of which a
+# variable can still turn down. The README's "Production settings" lists every variable.
+PORTAL_ENV = os.environ.get("PORTAL_ENV", "development")
+if PORTAL_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(f"PORTAL_ENV is 'development' or 'production', not {PORTAL_ENV!r}")
+PRODUCTION = PORTAL_ENV == "production"
+if PRODUCTION:
+    missing = [name for name in ("SECRET_KEY", "ALLOWED_HOSTS") if not os.environ.get(name)]
+    if missing:
+        # Above all no generated .secret_key: each host would make its own, and every feed
+        # URL made on one would be a 404 on the others.
+        raise ImproperlyConfigured(
+            f"PORTAL_ENV=production needs {' and '.join(missing)} in the environment "
+            "(the README's Production settings)."
+        )
+    if env_flag("DEBUG"):
+        raise ImproperlyConfigured("PORTAL_ENV=production runs with DEBUG off: unset DEBUG.")
+
 DEBUG = env_flag("DEBUG")
 SECRET_KEY = os.environ.get("SECRET_KEY") or development_secret()
 ALLOWED_HOSTS = [
@@ -78,6 +99,19 @@ CSRF_TRUSTED_ORIGINS = [
     for origin in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",")
     if origin.strip()
 ]
+
+# HTTPS only. The load balancer's health check still reaches /healthz over plain HTTP.
+SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0)
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_flag("SECURE_HSTS_PRELOAD", PRODUCTION)
+# Only when a proxy in front terminates TLS and sets X-Forwarded-Proto itself (overwriting any
+# the client sent): trusted otherwise, the header would let anyone claim HTTPS.
+if env_flag("TRUST_X_FORWARDED_PROTO"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -99,6 +133,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.nul.refuse_nul_characters",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -170,7 +205,7 @@ LOGOUT_REDIRECT_URL = "login"
 # It costs one query by primary key on each request that carries a session cookie.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_flag("SECURE_COOKIES")
+SESSION_COOKIE_SECURE = env_flag("SECURE_COOKIES", PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # Login throttling (django-axes), for the portal's login page and the admin's: after
@@ -280,6 +315,29 @@ SHIFT_HORIZON_DAYS = 366
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # A feed's address carries its token: masked wherever a request's path is logged.
+    "filters": {"mask_feed_tokens": {"()": "portal.logmask.MaskFeedTokens"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["mask_feed_tokens"]},
+        # Django's own handler of runserver's request lines, declared again for the filter.
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
+    "loggers": {
+        # Filtered at the logger, before any handler (Django's DEBUG console, mail_admins).
+        "django.request": {"filters": ["mask_feed_tokens"]},
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["mask_feed_tokens"],
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

@@ -65,6 +65,7 @@ WATCHED: Mapping[Topic, tuple[str, ...]] = {
 # - rotation_feedfetch: calendar polls note their fetch every few minutes; read directly by the
 #   feed lookup, never remembered.
 # - portal_auditentry, django_admin_log: append-only logs, read directly by their pages.
+# - portal_secretkeyfingerprint: read once when a process starts, never remembered.
 # - django_q_*: the task queue, written all the time by the worker.
 # - runbooks_search*: the search index, derived from runbooks_runbook in the same transaction.
 # - axes_*: django-axes' login attempts and log, written by every login; read by its backend.
@@ -73,6 +74,7 @@ UNWATCHED = (
     "django_session",
     "rotation_feedfetch",
     "portal_auditentry",
+    "portal_secretkeyfingerprint",
     "django_admin_log",
     "django_q_ormq",
     "django_q_schedule",

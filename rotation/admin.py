@@ -21,6 +21,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from portal.models import AuditEntry
+from portal.nul import refuse_nul_in_json
 from rotation import actions
 from rotation.models import (
     Engineer,
@@ -204,6 +205,7 @@ class RotationForm(forms.ModelForm[Rotation]):
     def clean_pagerduty_feeds(self) -> Any:
         """Feeds by role; a URL the worker would refuse to fetch is refused here, named."""
         feeds = self.cleaned_data["pagerduty_feeds"] or {}
+        refuse_nul_in_json(feeds)
         if not isinstance(feeds, dict):
             raise ValidationError('Enter an object of URLs by role: {"primary": "webcal://..."}.')
         before = self.initial.get("pagerduty_feeds") or {}

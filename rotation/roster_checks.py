@@ -321,6 +321,9 @@ class Table:
         if required and not value.strip():
             self.problem(key, "must not be empty")
             return None
+        if "\x00" in value:  # TOML allows "\u0000"; PostgreSQL text cannot hold it
+            self.problem(key, "NUL characters are not allowed")
+            return None
         if len(value) > max_length:
             self.problem(key, f"is longer than {max_length} characters")
             return None
@@ -429,6 +432,8 @@ class Table:
                 self.checker.report(line, path, f"unknown key (expected one of: {expected})")
             elif not isinstance(url, str):
                 self.checker.report(line, path, f"expected a string, got {_kind(url)}")
+            elif "\x00" in url:
+                self.checker.report(line, path, "NUL characters are not allowed")
             elif problem := feed_url_problem(url):
                 self.checker.report(line, path, problem)
             else:

@@ -38,8 +38,9 @@ from incidents import actions as incident_actions
 from incidents.models import Incident, Postmortem, TimelineEntry
 from portal import backup
 from portal.actions import ensure_managers_group, rotate_api_token
+from portal.keycheck import foreign_key_problem
 from portal.keyring import secret_key_fingerprint
-from portal.models import AuditEntry
+from portal.models import AuditEntry, SecretKeyFingerprint
 from rotation.actions import create_override, materialise_shifts
 from rotation.models import Engineer, Override, Rotation
 from rotation.oncall import on_call
@@ -360,6 +361,19 @@ def test_with_new_key_every_feed_url_changes_and_the_new_ones_work(
     assert new_token != portal["erin_token"]
     assert fetch(client, new_token, "platform.all")[0] == 200
     assert AuditEntry.objects.get(action="portal.restored").details["new_key"] is True
+    assert SecretKeyFingerprint.objects.get().fingerprint == secret_key_fingerprint(OTHER_KEY)
+
+
+def test_an_import_remembers_the_key_its_feed_tokens_were_made_with(
+    portal: dict[str, Any], tmp_path: Path, settings: Any
+) -> None:
+    export(tmp_path / "portal.tar.gz")
+    empty_migrated_database()
+    import_(tmp_path / "portal.tar.gz")
+    made_with = secret_key_fingerprint(settings.SECRET_KEY)
+    assert SecretKeyFingerprint.objects.get().fingerprint == made_with
+    settings.SECRET_KEY = OTHER_KEY
+    assert f"made with the secret key {made_with}" in (foreign_key_problem() or "")
 
 
 def test_export_says_which_secret_key_its_feed_tokens_need(
@@ -372,7 +386,7 @@ def test_export_says_which_secret_key_its_feed_tokens_need(
         assert archive.manifest["secret_key_fingerprint"] == fingerprint
         assert archive.manifest["format"] == "oncall-portal-export"
         assert archive.manifest["version"] == 1
-        assert archive.manifest["django_migrations"]["portal"] == "0006_append_only"
+        assert archive.manifest["django_migrations"]["portal"] == "0007_secret_key_fingerprint"
         assert archive.manifest["left_out"]["pagerduty.syncrun"]
     assert (tmp_path / "portal.tar.gz").stat().st_mode & 0o077 == 0  # password hashes inside
 

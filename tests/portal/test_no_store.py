@@ -25,3 +25,13 @@ def test_pages_with_secrets_say_no_store(
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     assert "private" in response["Cache-Control"]
+
+
+def test_the_admin_page_with_a_rotations_pagerduty_feed_urls_says_no_store(
+    client: Client, platform: Rotation
+) -> None:
+    # PagerDuty's schedule feed URLs carry PagerDuty's own token; every admin page is
+    # never_cache, this one is checked because it shows them.
+    response = login(client, "carol").get(f"/admin/rotation/rotation/{platform.pk}/change/")
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
