@@ -5,7 +5,9 @@ tsvector built in the query itself, which the GIN expression index of migration 
 there is nothing to keep up to date. SQLite keeps an FTS5 table (also from 0002) that ``index``
 and ``unindex`` update after every save and delete. Both read the user's text the same way, as
 plain terms that must all match, the last also as a prefix, and no input is ever read as query
-syntax.
+syntax. A term that is a common word for an outage, an error, a database... (SYNONYMS) also
+matches its synonyms, so "database down" finds "Database failover"; each term the title matches
+ranks a page above every page whose title matches fewer.
 
 A search is two queries whatever the number of hits: the first ranks every matching page and
 returns one page of them, the second marks the matched words of those pages only. Each hit's
@@ -79,7 +81,7 @@ class Hit:
     slug: str
     title: str
     snippet: SafeString
-    rank: float  # higher is better; 1 and above when the title alone matches every term
+    rank: float  # higher is better; its whole part counts the terms the title matches
 
 
 def index(runbook: Runbook) -> None:
@@ -131,6 +133,33 @@ def terms(query: str) -> list[str]:
     return [term for term in _TERM.findall(text) if _WORD.search(term)][:MAX_TERMS]
 
 
+# Words an engineer types at 3 a.m. for what a runbook's title calls something else; a term
+# that is one of them also matches the others (whole words: only the typed word is a prefix).
+SYNONYMS: tuple[frozenset[str], ...] = tuple(
+    frozenset(group.split())
+    for group in [
+        "down outage failover unavailable offline unreachable",
+        "error errors 5xx 500 failure failures failing",
+        "slow latency slowness timeout timeouts",
+        "db database postgres postgresql",
+        "restart reboot bounce",
+        "deploy deployment release rollout",
+        "rollback revert",
+        "cert certificate tls ssl",
+    ]
+)
+_SYNONYMS_OF = {word: group for group in SYNONYMS for word in group}
+
+
+def groups(words: list[str]) -> list[tuple[str, ...]]:
+    """Each term of a query with the words that match in its stead: the term first, then its
+    synonyms (sorted, for repeatable queries). A page must match one word of every group."""
+    return [
+        (term, *sorted(_SYNONYMS_OF.get(term.casefold(), frozenset()) - {term.casefold()}))
+        for term in words
+    ]
+
+
 @dataclass(frozen=True)
 class Results:
     """One page of hits, best first, and whether more follow."""
@@ -176,9 +205,10 @@ def find(query: str, *, page: int = 1, per_page: int = PER_PAGE) -> Results:
         ranked, marked = _ranked_sqlite, _marked_sqlite
     else:
         raise NotImplementedError(f"no full-text search for {connection.vendor}")
-    rows = ranked(words, per_page + 1, (page - 1) * per_page)
+    asked = groups(words)
+    rows = ranked(asked, per_page + 1, (page - 1) * per_page)
     shown = rows[:per_page]
-    texts = marked(words, [pk for pk, *_ in shown])
+    texts = marked(asked, [pk for pk, *_ in shown])
     hits = [
         Hit(runbook_id=pk, slug=slug, title=title, snippet=snippet(*texts[pk]), rank=rank)
         for pk, slug, title, rank in shown
@@ -240,36 +270,51 @@ def _window(marked: str) -> str | None:
     return ("… " if lo > 0 else "") + marked[lo:hi] + (" …" if hi < len(marked) else "")
 
 
-# The user's terms as one tsquery: every lexeme of every term, ANDed, the last term's as
-# prefixes. The lexemes come from to_tsvector, as the page's do. A term with punctuation inside
-# (kube-proxy) is the whole word and its parts, ANDed rather than a phrase: a tsvector records
-# every position past 16,383 as 16,383, so a phrase far into a long page would never match.
-# Lexemes never hold a quote or a backslash (terms have none), so quoting them is safe.
-_POSTGRESQL_QUERY = """
-    SELECT (
-        SELECT coalesce(string_agg('''' || lexeme || '''', ' & '), '')
-        FROM unnest(to_tsvector('english'::regconfig, %s))
-    )::tsquery && (
-        SELECT coalesce(string_agg('''' || lexeme || ''':*', ' & '), '')
-        FROM unnest(to_tsvector('english'::regconfig, %s))
-    )::tsquery AS query
-"""
+# Each group of the query as a tsquery: the lexemes of each of its words ANDed, the words ORed;
+# the user's own last term's lexemes as prefixes. The lexemes come from to_tsvector, as the
+# page's do. A term with punctuation inside (kube-proxy) is the whole word and its parts, ANDed
+# rather than a phrase: a tsvector records every position past 16,383 as 16,383, so a phrase far
+# into a long page would never match. Lexemes never hold a quote or a backslash (terms have
+# none), so quoting them is safe. A stop word gives an empty tsquery, which && and || skip.
+_POSTGRESQL_WORD = """(
+    SELECT coalesce(string_agg('''' || lexeme || '''' || %s, ' & '), '')
+    FROM unnest(to_tsvector('english'::regconfig, %s))
+)::tsquery"""
+_TITLE = "to_tsvector('english'::regconfig, COALESCE(title, ''))"
+
+
+def _postgresql_groups(asked: list[tuple[str, ...]]) -> tuple[str, list[str]]:
+    """A CTE ``q`` with one tsquery column per group (g0, g1, ...) and their AND as ``query``,
+    and its parameters."""
+    columns, params = [], []
+    for number, group in enumerate(asked):
+        alternatives = []
+        for place, word in enumerate(group):
+            prefix = number == len(asked) - 1 and place == 0
+            alternatives.append(_POSTGRESQL_WORD)
+            params += [":*" if prefix else "", word]
+        columns.append(f"({' || '.join(alternatives)}) AS g{number}")
+    query = " && ".join(f"g{number}" for number in range(len(asked)))
+    cte = f"""g AS MATERIALIZED (SELECT {", ".join(columns)}),
+        q AS MATERIALIZED (SELECT g.*, ({query}) AS query FROM g)"""
+    return cte, params
+
+
 # ts_rank weights are D, C, B, A; normalization 1|32 divides by the log of the length and maps
-# the result into [0, 1), below the title bonus of 1.
-_POSTGRESQL_SEARCH = f"""
-    WITH q AS MATERIALIZED ({_POSTGRESQL_QUERY})
+# the result into [0, 1), below the bonus of 1 for each term the title matches.
+_POSTGRESQL_SEARCH = """
+    WITH {cte}
     SELECT id, slug, title,
-        CASE WHEN to_tsvector('english'::regconfig, COALESCE(title, '')) @@ q.query
-            THEN 1.0 ELSE 0.0 END
-        + ts_rank('{{0.1, 0.2, 0.4, 1.0}}', {DOCUMENT}, q.query, 33) AS rank
+        {title_matches}
+        + ts_rank('{{0.1, 0.2, 0.4, 1.0}}', {document}, q.query, 33) AS rank
     FROM runbooks_runbook, q
-    WHERE {DOCUMENT} @@ q.query
+    WHERE {document} @@ q.query
     ORDER BY rank DESC, title
     LIMIT %s OFFSET %s
 """
 # Every matched word marked, in time linear in the text; the page's own marker characters go.
-_POSTGRESQL_MARKED = f"""
-    WITH q AS MATERIALIZED ({_POSTGRESQL_QUERY})
+_POSTGRESQL_MARKED = """
+    WITH {cte}
     SELECT id,
         ts_headline('english'::regconfig, translate(body, %s, ''), q.query, %s),
         ts_headline('english'::regconfig, translate(title, %s, ''), q.query, %s)
@@ -278,50 +323,62 @@ _POSTGRESQL_MARKED = f"""
 """
 
 
-def _postgresql_terms(words: list[str]) -> list[str]:
-    return [" ".join(words[:-1]), words[-1]]
-
-
-def _ranked_postgresql(words: list[str], limit: int, offset: int) -> list[tuple[Any, ...]]:
+def _ranked_postgresql(
+    asked: list[tuple[str, ...]], limit: int, offset: int
+) -> list[tuple[Any, ...]]:
+    cte, params = _postgresql_groups(asked)
+    title_matches = " + ".join(
+        f"CASE WHEN {_TITLE} @@ q.g{number} THEN 1.0 ELSE 0.0 END" for number in range(len(asked))
+    )
+    sql = _POSTGRESQL_SEARCH.format(cte=cte, title_matches=title_matches, document=DOCUMENT)
     with connection.cursor() as cursor:
-        cursor.execute(_POSTGRESQL_SEARCH, [*_postgresql_terms(words), limit, offset])
+        cursor.execute(sql, [*params, limit, offset])
         return [(pk, slug, title, float(rank)) for pk, slug, title, rank in cursor.fetchall()]
 
 
-def _marked_postgresql(words: list[str], ids: list[int]) -> dict[int, tuple[str, str]]:
+def _marked_postgresql(asked: list[tuple[str, ...]], ids: list[int]) -> dict[int, tuple[str, str]]:
     if not ids:
         return {}
     options = f"HighlightAll=true, StartSel={START}, StopSel={STOP}"
     markers = START + STOP
+    cte, params = _postgresql_groups(asked)
     with connection.cursor() as cursor:
         cursor.execute(
-            _POSTGRESQL_MARKED,
-            [*_postgresql_terms(words), markers, options, markers, options, ids],
+            _POSTGRESQL_MARKED.format(cte=cte),
+            [*params, markers, options, markers, options, ids],
         )
         return {pk: (body, title) for pk, body, title in cursor.fetchall()}
 
 
-# bm25() is lower for better matches, weighted per column (title, body); the IN subquery
-# marks the pages whose title alone matches the query. Both run on the FTS5 index, in time
+# bm25() is lower for better matches, weighted per column (title, body); each IN subquery
+# marks the pages whose title matches one term of the query. All run on the FTS5 index, in time
 # linear in the matches.
 _SQLITE_SEARCH = """
     SELECT r.id, r.slug, r.title,
         bm25(runbooks_search, 10.0, 1.0) AS score,
-        runbooks_search.rowid IN (SELECT rowid FROM runbooks_search(%s)) AS in_title
+        {title_matches} AS in_title
     FROM runbooks_search JOIN runbooks_runbook AS r ON r.id = runbooks_search.rowid
     WHERE runbooks_search MATCH %s
     ORDER BY in_title DESC, score, r.title
     LIMIT %s OFFSET %s
 """
+_SQLITE_IN_TITLE = "(runbooks_search.rowid IN (SELECT rowid FROM runbooks_search(%s)))"
 
 
-def _ranked_sqlite(words: list[str], limit: int, offset: int) -> list[tuple[Any, ...]]:
+def _ranked_sqlite(asked: list[tuple[str, ...]], limit: int, offset: int) -> list[tuple[Any, ...]]:
     # A double-quoted FTS5 string is a phrase whatever it holds; `_TERM` let no quote in.
-    phrases = [f'"{word}"' for word in words]
-    phrases[-1] += "*"
-    match = " ".join(phrases)
+    matches = []
+    for number, group in enumerate(asked):
+        phrases = [f'"{word}"' for word in group]
+        if number == len(asked) - 1:
+            phrases[0] += "*"
+        matches.append(f"({' OR '.join(phrases)})")
+    title_matches = " + ".join([_SQLITE_IN_TITLE] * len(matches))
     with connection.cursor() as cursor:
-        cursor.execute(_SQLITE_SEARCH, [f"title : ({match})", match, limit, offset])
+        cursor.execute(
+            _SQLITE_SEARCH.format(title_matches=title_matches),
+            [*(f"title : {match}" for match in matches), " AND ".join(matches), limit, offset],
+        )
         rows = cursor.fetchall()
     return [
         (pk, slug, title, in_title - score / (1 - score))
@@ -329,11 +386,15 @@ def _ranked_sqlite(words: list[str], limit: int, offset: int) -> list[tuple[Any,
     ]
 
 
-def _marked_sqlite(words: list[str], ids: list[int]) -> dict[int, tuple[str, str]]:
-    # Every word of every term, as FTS5 reads it; the last word of the last term as a prefix.
-    wanted = [stems.term(word.group()) for term in words for word in stems.words(term)]
+def _marked_sqlite(asked: list[tuple[str, ...]], ids: list[int]) -> dict[int, tuple[str, str]]:
+    # Every word of every term and synonym, as FTS5 reads it; the last word of the last term
+    # typed as a prefix.
+    typed, synonyms = [term for term, *_ in asked], [word for _, *rest in asked for word in rest]
+    wanted = [stems.term(word.group()) for term in typed for word in stems.words(term)]
     prefix = wanted.pop() if wanted else None
-    whole = set(wanted)
+    whole = set(wanted) | {
+        stems.term(word.group()) for term in synonyms for word in stems.words(term)
+    }
 
     def matches(word: str) -> bool:
         said = stems.term(word)

@@ -20,7 +20,9 @@ from django.db import connection
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
+from portal.management.commands.seed_demo import DEMO_RUNBOOKS
 from runbooks import actions, search
+from runbooks.imports import import_folder
 from runbooks.models import BODY_MAX_LENGTH, Runbook
 
 pytestmark = pytest.mark.django_db
@@ -439,3 +441,29 @@ def test_the_search_repeats_the_index_expression_of_migration_0002() -> None:
     migration = importlib.import_module("runbooks.migrations.0002_search_index")
 
     assert search.DOCUMENT == migration.DOCUMENT
+
+
+@pytest.fixture
+def demo_runbooks() -> None:
+    """The demo team's three runbooks, as `make run` loads them."""
+    import_folder(DEMO_RUNBOOKS)
+
+
+def test_a_page_is_found_by_a_common_synonym_of_a_word_in_its_title(demo_runbooks: None) -> None:
+    # Issue 16: "database down" found nothing although "Database failover" exists.
+    assert slugs("database down")[:1] == ["database-failover"]
+    assert slugs("db outage")[:1] == ["database-failover"]
+
+
+def test_a_page_whose_title_says_what_was_asked_ranks_above_one_whose_body_does(
+    demo_runbooks: None,
+) -> None:
+    # Issue 16: "error rate" ranked Database failover above the Checkout 5xx page.
+    assert slugs("error rate")[:1] == ["checkout-5xx"]
+
+
+def test_a_synonym_is_marked_in_the_snippet_as_the_word_typed_is() -> None:
+    make_page("db", title="Database failover", body="When the primary fails over, promote.")
+    [hit] = search.search("database outage")
+    # The body says neither word, so the snippet is the title, both words marked.
+    assert hit.snippet == "<mark>Database</mark> <mark>failover</mark>"
