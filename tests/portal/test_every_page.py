@@ -20,6 +20,7 @@ from urllib.parse import urldefrag, urlsplit
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.http import HttpRequest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.exceptions import Resolver404
@@ -184,7 +185,8 @@ def extra_pages(role: str, team: dict[str, Any]) -> list[str]:
 
 def session_cookie(live_server: LiveServer, username: str) -> dict[str, Any]:
     client = Client()
-    assert client.login(username=username, password=PASSWORD)
+    # django-axes' backend counts attempts per request, so authenticate() needs one.
+    assert client.login(request=HttpRequest(), username=username, password=PASSWORD)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
     return {"name": cookie.key, "value": cookie.value, "url": live_server.url}
 

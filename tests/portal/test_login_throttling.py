@@ -219,7 +219,11 @@ def test_hostile_login_input_gets_the_form_again_never_a_500(
             REMOTE_ADDR=ATTACKER,
             HTTP_USER_AGENT="u" * 5_000,
         )
-        assert response.status_code == 200, username[:20]
+        if "\x00" in username:  # refused before any view (portal/nul.py), saying why
+            assert response.status_code == 400
+            assert "NUL characters are not allowed" in response.content.decode()
+        else:
+            assert response.status_code == 200, username[:20]
     assert attempt(client, "portal", PASSWORD) == 302
 
 
