@@ -37,10 +37,13 @@ import nh3
 from django.utils.safestring import SafeString, mark_safe
 from linkify_it import LinkifyIt
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.renderer import RendererHTML
 from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markdown_it.rules_inline.backticks import backtick
 from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
 
 ID_PREFIX = "h-"
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -52,7 +55,7 @@ ATTRIBUTES = {
     "a": {"href", "title", "class"},
     "img": {"src", "alt", "title"},
     "code": {"class"},
-    "input": {"checked"},
+    "input": {"checked", "aria-label"},
     **{h: {"id"} for h in HEADINGS},
 }
 ALIGN = {"align": {"left", "right", "center"}}
@@ -420,8 +423,24 @@ def _toc(headings: Sequence[tuple[int, str, str]]) -> str:
     return "".join(parts)
 
 
+def _task_item_open(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    """A list item; a task's checkbox is named by its task ("To do: page the DBA"), which a
+    screen reader says, as the box alone says nothing of what is to be done."""
+    html = RendererHTML.list_item_open(self, tokens, idx, options, env)
+    meta = tokens[idx].meta
+    if not (meta and "checked" in meta):
+        return html
+    task = next((t for t in tokens[idx + 1 :] if t.type == "inline" or t.nesting < 0), None)
+    text = _text_of(task.children or []) if task is not None and task.type == "inline" else ""
+    label = ("Done: " if meta["checked"] else "To do: ") + text
+    return html.replace("<input ", f'<input aria-label="{escapeHtml(label)}" ', 1)
+
+
 def _configured(nesting: int) -> MarkdownIt:
     md = MarkdownIt("gfm-like", {"tasklists": True, "maxNesting": nesting})
+    md.add_render_rule("list_item_open", _task_item_open)
     md.inline.ruler.at("linkify", _linkify)
     md.inline.ruler.before("link", "wiki_link", _wiki_link)
     md.core.ruler.at("linkify", _link_addresses)

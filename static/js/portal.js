@@ -54,8 +54,8 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 
 // Task-list checkboxes in rendered Markdown (runbooks, post-mortems, the editor's preview) are
-// read-only ticks; a screen reader names each by its task. The renderer does not label them
-// (runbooks/markdown.py), so the label is taken from the list item's own text here.
+// read-only ticks; a screen reader names each by its task. The renderer labels them
+// (runbooks/markdown.py); pages stored before it did get the list item's own text here.
 function labelTaskLists(root) {
   root.querySelectorAll(".markdown li > input[type=checkbox]:not([aria-label])").forEach((box) => {
     const task = box.parentElement.textContent.trim().replace(/\s+/g, " ");

@@ -120,6 +120,16 @@ def test_task_list_items_are_disabled_checkboxes() -> None:
     assert [li.text.strip() for li in parsed.all("li")] == ["page the DBA", "fail over"]
 
 
+def test_task_list_boxes_are_named_by_their_tasks_without_javascript() -> None:
+    # Issue 16: axe-core found the task-list checkboxes unlabelled (critical); portal.js labels
+    # them, but a page read without scripts, or the stored HTML elsewhere, needs its own names.
+    boxes = parse("- [x] page the **DBA**\n- [ ] fail `db-2` over\n").all("input")
+    assert [b.attrs.get("aria-label") for b in boxes] == [
+        "Done: page the DBA",
+        "To do: fail db-2 over",
+    ]
+
+
 def test_strikethrough_and_autolinks() -> None:
     parsed = parse("~~old step~~ see https://status.example.com or ops@example.com")
     assert [d.text for d in parsed.all("del")] == ["old step"]
