@@ -419,6 +419,26 @@ def log_in(browser: Browser, web: str) -> None:
     expect(answer.status_code == 302, f"login on web {web}: {answer.status_code}, expected 302")
 
 
+def logout_on_a_ends_the_session_on_b(backends: dict[str, int], notes: list[str]) -> None:
+    """A session logged out of on web A is refused by web B, even to a copy of its cookie:
+    sessions are rows read through a cache that both processes share (Redis here)."""
+    owner, thief = Browser(backends), Browser(backends)
+    log_in(owner, "A")
+    thief.cookies = dict(owner.cookies)
+    thief.get("B", "/me/")  # the copy works while the session lives, on the other process
+    reader = FormReader()
+    reader.feed(owner.get("A", "/me/"))
+    logout = next(form for form in reader.forms if form.action == "/logout/")
+    answer = owner.submit("A", "/logout/", logout)
+    expect(answer.status_code == 302, f"logout on web A: {answer.status_code}, expected 302")
+    refused = thief.request("GET", "B", "/me/")
+    expect(
+        refused.status_code == 302 and refused.headers["location"].startswith("/login/"),
+        f"web B still served the logged-out session: {refused.status_code}",
+    )
+    notes.append("the copied cookie is sent to /login/ by web B")
+
+
 def a_runbook(browser: Browser) -> str:
     """The slug of a runbook on /runbooks/ (seed_demo imports three)."""
     listing = browser.get("B", "/runbooks/")
@@ -779,6 +799,8 @@ def run(report: Report, machine: Machine) -> None:
         edit_runbook_on_a_read_on_b(browser, notes)
     with report.check("an override added through web A shows at once on web B") as notes:
         override_on_a_read_on_b(browser, notes)
+    with report.check("a session logged out on web A is refused by web B") as notes:
+        logout_on_a_ends_the_session_on_b(browser.backends, notes)
     with report.check("every main page answers 200 with DEBUG off") as notes:
         runbook = a_runbook(browser)
         for n, path in enumerate(main_pages(runbook)):

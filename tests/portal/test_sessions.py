@@ -10,7 +10,9 @@ import time_machine
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from portal.jobs import clear_expired_sessions
 from portal.schedules import PERIODIC_JOBS
@@ -78,3 +80,25 @@ def test_the_clearing_job_removes_expired_sessions_and_keeps_live_ones(
 
 def test_clearing_expired_sessions_is_a_periodic_job() -> None:
     assert "portal.jobs.clear_expired_sessions" in {job.func for job in PERIODIC_JOBS}
+
+
+def test_a_page_reads_its_session_from_the_shared_cache_not_the_database(
+    platform: Rotation,
+) -> None:
+    # Reading the session row on every page took a quarter of a runbook page's time.
+    browser = signed_in_browser("alice")
+    browser.get("/me/")
+    with CaptureQueriesContext(connection) as queries:
+        assert browser.get("/me/").status_code == 200
+    assert not [q["sql"] for q in queries.captured_queries if "django_session" in q["sql"]]
+
+
+def test_the_session_cache_is_one_that_every_process_shares() -> None:
+    # A cache of each process's own would accept, in the other processes, a session that was
+    # logged out of in one (tests/portal/test_sessions.py's first test, across processes).
+    backend = settings.CACHES[settings.SESSION_CACHE_ALIAS]["BACKEND"]
+    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.cached_db"
+    assert backend in {
+        "django.core.cache.backends.redis.RedisCache",  # REDIS_URL: every host
+        "django.core.cache.backends.filebased.FileBasedCache",  # one machine
+    }
