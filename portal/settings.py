@@ -25,6 +25,11 @@ def env_flag(name: str, default: bool = False) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_list(name: str, default: str = "") -> list[str]:
+    """A comma-separated variable as its non-empty items, spaces trimmed."""
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
 def database_from_url(url: str) -> dict[str, Any]:
     """``sqlite:///path``, ``sqlite://:memory:`` or ``postgres://user:pass@host:port/name``."""
     parts = urlsplit(url)
@@ -89,16 +94,8 @@ if PRODUCTION:
 
 DEBUG = env_flag("DEBUG")
 SECRET_KEY = os.environ.get("SECRET_KEY") or development_secret()
-ALLOWED_HOSTS = [
-    host.strip()
-    for host in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
-    if host.strip()
-]
-CSRF_TRUSTED_ORIGINS = [
-    origin.strip()
-    for origin in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",")
-    if origin.strip()
-]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 # HTTPS only. The load balancer's health check still reaches /healthz over plain HTTP.
 SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", PRODUCTION)
@@ -310,21 +307,11 @@ PAGERDUTY_FROM_EMAIL = os.environ.get("PAGERDUTY_FROM_EMAIL", "")
 # Where the worker may fetch the PagerDuty feed URLs managers enter: these hosts, over HTTPS,
 # at public addresses only (portal/outbound.py). A trusted origin skips those checks: only for
 # a local fake PagerDuty (make run and CI set it to http://127.0.0.1:<port>).
-PAGERDUTY_FEED_HOSTS = [
-    host.strip()
-    for host in os.environ.get("PAGERDUTY_FEED_HOSTS", "*.pagerduty.com").split(",")
-    if host.strip()
-]
-PAGERDUTY_FEED_TRUSTED_ORIGINS = [
-    origin.strip()
-    for origin in os.environ.get("PAGERDUTY_FEED_TRUSTED_ORIGINS", "").split(",")
-    if origin.strip()
-]
+PAGERDUTY_FEED_HOSTS = env_list("PAGERDUTY_FEED_HOSTS", "*.pagerduty.com")
+PAGERDUTY_FEED_TRUSTED_ORIGINS = env_list("PAGERDUTY_FEED_TRUSTED_ORIGINS")
 
 # Which incidents owe a post-mortem: these severities, and any with customer impact.
-POSTMORTEM_SEVERITIES = [
-    s.strip() for s in os.environ.get("POSTMORTEM_SEVERITIES", "SEV1,SEV2").split(",") if s.strip()
-]
+POSTMORTEM_SEVERITIES = env_list("POSTMORTEM_SEVERITIES", "SEV1,SEV2")
 POSTMORTEM_FOR_CUSTOMER_IMPACT = os.environ.get("POSTMORTEM_FOR_CUSTOMER_IMPACT", "1") == "1"
 
 # How far ahead shifts are materialised; the engine answers beyond it.
