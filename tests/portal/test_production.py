@@ -62,7 +62,9 @@ def test_check_deploy_finds_nothing_in_the_documented_production_environment(
 
 def test_the_readme_documents_every_variable_the_settings_read() -> None:
     source = (ROOT / "portal" / "settings.py").read_text()
-    read = set(re.findall(r"""(?:environ\.get|environ\[|env_flag)\(?["']([A-Z_]+)["']""", source))
+    read = set(
+        re.findall(r"""(?:environ\.get|environ\[|env_flag|env_list)\(?["']([A-Z_]+)["']""", source)
+    )
     assert read >= set(PRODUCTION) | {"DATABASE_URL", "SECURE_HSTS_SECONDS"}
     readme = (ROOT / "README.md").read_text()
     assert {name for name in read if f"`{name}`" not in readme} == set()
