@@ -11,6 +11,10 @@ Vocabulary
   the era before it so that the chain carries across roster edits.
 - A *shadow week* books a new engineer beside the primary for the slot that starts on a
   handoff date; they must not hold primary or secondary before it ends.
+- A person's *stint* is their secondary slot and the primary slot after it. A *stint swap*
+  exchanges two people's whole stints, so the chain rule still holds around both. A swap
+  applies only while both people still hold the stints it names (``broken_swaps`` lists the
+  others: a roster edit since can have moved them).
 - Overrides, covers and the *effective schedule* they make are ``rotation/stretches.py``'s.
 
 Every instant is an aware ``datetime``; the engine returns UTC instants. Handoffs are computed
@@ -21,6 +25,7 @@ stays at 10:00 local across DST and the shift spanning a change lasts 167 or 169
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import enum
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -95,14 +100,31 @@ class ShadowWeek:
     week_of: date
 
 
+@dataclass(frozen=True)
+class StintSwap:
+    """``member`` gives the stint starting at ``start`` to ``other`` and takes ``other``'s stint
+    starting at ``other_start`` (both the UTC handoffs that begin the secondary slot).
+
+    ``ref`` identifies the stored swap; swaps apply in list order, each to the schedule the
+    ones before it left."""
+
+    member: str
+    start: datetime
+    other: str
+    other_start: datetime
+    ref: int | None = None
+
+
 @dataclass(frozen=True, order=True)
 class PlannedShift:
-    """Someone in one role from ``start`` to ``end`` (UTC)."""
+    """Someone in one role from ``start`` to ``end`` (UTC); ``swapped_from`` is the rostered
+    person a stint swap took the shift from."""
 
     start: datetime
     end: datetime
     role: Duty
     member: str
+    swapped_from: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -138,6 +160,7 @@ class RotationPlan:
 
     eras: tuple[Era, ...]
     shadows: tuple[ShadowWeek, ...] = ()
+    swaps: tuple[StintSwap, ...] = ()
 
     @classmethod
     def weekly(
@@ -237,6 +260,50 @@ class RotationPlan:
             else:
                 slot = self._slot(slot.era, slot.index + 1)
 
+    def stint_slots(self, start: datetime) -> tuple[_Slot, _Slot] | None:
+        """The two slots of the stint beginning at handoff ``start`` (secondary, then primary);
+        None when no slot begins there."""
+        first = self._slot_at(start)
+        if first is None or first.start != start.astimezone(UTC):
+            return None
+        second = self._slot_at(first.end)
+        assert second is not None
+        return first, second
+
+    @cached_property
+    def _swapped(self) -> tuple[dict[tuple[datetime, Duty], str], tuple[StintSwap, ...]]:
+        """Who holds each cell (slot start, role) a swap changed, and the swaps that could not
+        apply because a person no longer held the stint they named."""
+        cells: dict[tuple[datetime, Duty], str] = {}
+        rostered: dict[tuple[datetime, Duty], str] = {}
+        broken: list[StintSwap] = []
+        for swap in self.swaps:
+            mine, theirs = self.stint_slots(swap.start), self.stint_slots(swap.other_start)
+            if mine is None or theirs is None or mine[0].start == theirs[0].start:
+                broken.append(swap)
+                continue
+            stints = {swap.member: _cells(mine), swap.other: _cells(theirs)}
+            for slots in (mine, theirs):
+                rostered[slots[0].start, Duty.SECONDARY] = slots[0].secondary
+                rostered[slots[1].start, Duty.PRIMARY] = slots[1].primary
+            if any(
+                cells.get(cell, rostered[cell]) != member
+                for member, found in stints.items()
+                for cell in found
+            ):
+                broken.append(swap)
+                continue
+            for member, found in (
+                (swap.other, stints[swap.member]),
+                (swap.member, stints[swap.other]),
+            ):
+                for cell in found:
+                    if rostered[cell] == member:
+                        cells.pop(cell, None)
+                    else:
+                        cells[cell] = member
+        return cells, tuple(broken)
+
     def shadow_window(self, booking: ShadowWeek) -> tuple[datetime, datetime] | None:
         """The slot a shadow booking covers, or None when ``week_of`` is not a handoff date."""
         for number in range(len(self.eras) - 1, -1, -1):
@@ -250,6 +317,29 @@ class RotationPlan:
                     return None
                 return slot.start, slot.end
         return None
+
+
+def _cells(stint: tuple[_Slot, _Slot]) -> tuple[tuple[datetime, Duty], tuple[datetime, Duty]]:
+    return (stint[0].start, Duty.SECONDARY), (stint[1].start, Duty.PRIMARY)
+
+
+def broken_swaps(rotation: RotationPlan) -> tuple[StintSwap, ...]:
+    """The swaps that do not apply: a person no longer holds the stint the swap names."""
+    return rotation._swapped[1]
+
+
+def stint_of(rotation: RotationPlan, member: str, start: datetime) -> bool:
+    """Whether ``member`` holds the stint beginning at ``start``, swaps applied."""
+    stint = rotation.stint_slots(start)
+    if stint is None:
+        return False
+    cells = rotation._swapped[0]
+    return all(
+        cells.get(cell, rostered) == member
+        for cell, rostered in zip(
+            _cells(stint), (stint[0].secondary, stint[1].primary), strict=True
+        )
+    )
 
 
 def _first_handoff_day(era: Era) -> date:
@@ -285,8 +375,8 @@ def with_roster(
     kept = tuple(era for era in rotation.eras if era.start.astimezone(UTC) < effective)
     calendar = calendar or (kept[-1].calendar if kept else rotation.eras[0].calendar)
     if kept and kept[-1].members == tuple(members) and kept[-1].calendar == calendar:
-        return RotationPlan(kept, rotation.shadows)  # nothing changes from `effective` on
-    return RotationPlan((*kept, Era(effective, tuple(members), calendar)), rotation.shadows)
+        return dataclasses.replace(rotation, eras=kept)  # nothing changes from `effective` on
+    return dataclasses.replace(rotation, eras=(*kept, Era(effective, tuple(members), calendar)))
 
 
 def next_handoff(rotation: RotationPlan, after: datetime) -> datetime:
@@ -304,9 +394,19 @@ def shifts_between(rotation: RotationPlan, start: datetime, end: datetime) -> li
     Overrides are not applied: see ``effective_shifts`` for the final schedule.
     """
     shifts: list[PlannedShift] = []
+    swapped = rotation._swapped[0]
     for slot in rotation._slots(start, end):
-        shifts.append(PlannedShift(slot.start, slot.end, Duty.PRIMARY, slot.primary))
-        shifts.append(PlannedShift(slot.start, slot.end, Duty.SECONDARY, slot.secondary))
+        for role, rostered in ((Duty.PRIMARY, slot.primary), (Duty.SECONDARY, slot.secondary)):
+            member = swapped.get((slot.start, role), rostered)
+            shifts.append(
+                PlannedShift(
+                    slot.start,
+                    slot.end,
+                    role,
+                    member,
+                    swapped_from=rostered if member != rostered else None,
+                )
+            )
     shifts.extend(_shadow_shifts(rotation, start, end))
     shifts.sort(key=lambda shift: (shift.start, list(Duty).index(shift.role), shift.member))
     return shifts

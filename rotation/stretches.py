@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 
 from rotation.schedule import Duty, PlannedShift, RotationPlan, shifts_between, slot_bounds
 
+SLOT_MARGIN = timedelta(days=11)
+
 
 class Reason(enum.StrEnum):
     """Why a stretch of the effective schedule is held by its person."""
@@ -35,6 +37,8 @@ class OverrideWindow:
 
     ``ref`` identifies the stored override (its id) so that a stretch can say which one put
     its person there; ``reason`` is OVERRIDE for a manager's override, COVER for a cover.
+    A cover names the person it ``covers``: it applies only where that person holds the role
+    (``broken_covers`` lists the covers that, somewhere in their window, find someone else).
     """
 
     role: Duty
@@ -43,6 +47,7 @@ class OverrideWindow:
     end: datetime
     ref: int | None = None
     reason: Reason = Reason.OVERRIDE
+    covers: str | None = None
 
 
 @dataclass(frozen=True, order=True)
@@ -85,27 +90,38 @@ class OnDuty:
     next_secondary: str
 
 
-def overridden_by(
-    overrides: Sequence[OverrideWindow], role: Duty, when: datetime
-) -> OverrideWindow | None:
-    """The override that puts someone in ``role`` at ``when``: the last in the list covering it."""
-    for override in reversed(overrides):
-        if override.role == role and override.start <= when < override.end:
-            return override
-    return None
-
-
 def effective_stretches(
     rotation: RotationPlan, overrides: Sequence[OverrideWindow], start: datetime, end: datetime
 ) -> list[Stretch]:
     """The effective schedule over [start, end): every stretch that overlaps the window.
 
     Stretches are whole (not clipped to the window), so two readers asking about different
-    windows agree on every stretch they both see. Slots are cut where overrides begin and
-    end; a piece takes the last override in the list that covers it, else the rostered person.
+    windows agree on every stretch they both see. Slots (swaps applied) are cut where
+    overrides begin and end; in each piece the overrides covering it apply in list order, a
+    later one replacing whoever the earlier left, and a cover only where its person holds it.
     Sorted by start, then role (primary, secondary, shadow), then member.
     """
+    return _resolve(rotation, overrides, start, end)[0]
+
+
+def broken_covers(
+    rotation: RotationPlan, overrides: Sequence[OverrideWindow], start: datetime, end: datetime
+) -> set[int | None]:
+    """The refs of covers overlapping [start, end) that, somewhere in their window, find the
+    role held by someone other than the person they cover: flagged, never moved onto them."""
+    return _resolve(rotation, overrides, start, end)[1]
+
+
+def _resolve(
+    rotation: RotationPlan, overrides: Sequence[OverrideWindow], start: datetime, end: datetime
+) -> tuple[list[Stretch], set[int | None]]:
     result: list[Stretch] = []
+    skipped: set[int | None] = set()
+    by_role: dict[Duty, list[OverrideWindow]] = {Duty.PRIMARY: [], Duty.SECONDARY: []}
+    for override in overrides:
+        # A slot reaches at most 10.5 days beyond the window, and its stretches are whole.
+        if override.end > start - SLOT_MARGIN and override.start < end + SLOT_MARGIN:
+            by_role[override.role].append(override)
     for shift in shifts_between(rotation, start, end):
         if shift.role == Duty.SHADOW:
             result.append(
@@ -119,20 +135,13 @@ def effective_stretches(
                 )
             )
             continue
+        near = [o for o in by_role[shift.role] if o.start < shift.end and o.end > shift.start]
         cuts = sorted(
-            {
-                edge
-                for o in overrides
-                if o.role == shift.role
-                for edge in (o.start, o.end)
-                if shift.start < edge < shift.end
-            }
+            {edge for o in near for edge in (o.start, o.end) if shift.start < edge < shift.end}
         )
         pieces: list[Stretch] = []
         for piece_start, piece_end in itertools.pairwise([shift.start, *cuts, shift.end]):
-            piece = _piece(
-                shift, overridden_by(overrides, shift.role, piece_start), piece_start, piece_end
-            )
+            piece = _piece(shift, near, piece_start, piece_end, skipped)
             last = pieces[-1] if pieces else None
             if last is not None and _same_holding(last, piece):
                 pieces[-1] = dataclasses.replace(last, end=piece_end)
@@ -140,25 +149,43 @@ def effective_stretches(
                 pieces.append(piece)
         result.extend(piece for piece in pieces if piece.overlaps(start, end))
     result.sort(key=lambda s: (s.start, list(Duty).index(s.role), s.member))
-    return result
+    return result, skipped
 
 
 def _piece(
-    shift: PlannedShift, override: OverrideWindow | None, start: datetime, end: datetime
+    shift: PlannedShift,
+    overrides: Sequence[OverrideWindow],
+    start: datetime,
+    end: datetime,
+    skipped: set[int | None],
 ) -> Stretch:
-    # An override of the rostered person by themselves changes nothing: it reads as rostered.
-    if override is None or override.member == shift.member:
-        return Stretch(
-            start, end, shift.role, shift.member, slot_start=shift.start, slot_end=shift.end
-        )
+    """Who holds [start, end) of ``shift``: the overrides covering it applied in order."""
+    holder, reason, covering, ref = (
+        shift.member,
+        Reason.SWAP if shift.swapped_from else Reason.ROSTERED,
+        shift.swapped_from,
+        None,
+    )
+    for override in overrides:
+        if not override.start <= start < override.end:
+            continue
+        if override.covers is not None and override.covers != holder:
+            skipped.add(override.ref)
+            continue
+        # An override of the holder by themselves changes nothing.
+        if override.member != holder:
+            holder, reason, covering, ref = override.member, override.reason, holder, override.ref
+    if holder == shift.member:  # overridden back to the person the schedule names
+        reason = Reason.SWAP if shift.swapped_from else Reason.ROSTERED
+        covering, ref = shift.swapped_from, None
     return Stretch(
         start,
         end,
         shift.role,
-        override.member,
-        reason=override.reason,
-        covering=shift.member,
-        override=override.ref,
+        holder,
+        reason=reason,
+        covering=covering,
+        override=ref,
         slot_start=shift.start,
         slot_end=shift.end,
     )
