@@ -72,6 +72,10 @@ KEPT: tuple[str, ...] = (
     "rotation.rosterera",
     "rotation.shadowbooking",
     "rotation.override",
+    "rotation.swap",
+    "rotation.coverrequest",
+    "rotation.timeoff",
+    "rotation.onboardingstep",
     "rotation.shift",
     "feeds.feedtoken",
     "feeds.feedfetch",
@@ -105,6 +109,7 @@ LEFT_OUT: Mapping[str, str] = {
     "pagerduty.webcalimport": "the last reading of PagerDuty's feeds; the next import reads them",
     "django_q": "the task queue and its results; `manage.py sync_schedules` makes the schedules",
     "axes": "failed sign-in attempts and lockouts",
+    "portal.notice": "the email outbox: what was to be sent then is not sent again after a restore",
 }
 
 # Models whose rows ``migrate`` makes, so their ids differ between databases: a reference to one

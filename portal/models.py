@@ -102,3 +102,27 @@ class SecretKeyFingerprint(models.Model):
 
     def __str__(self) -> str:
         return f"feed tokens made with the secret key {self.fingerprint}"
+
+
+class Notice(models.Model):
+    """One email to send, written by the action that has something to tell, in its transaction.
+
+    ``key`` names what the notice is about and for whom, so an action or job that runs twice
+    writes it once; ``portal.notices.send_pending`` claims each row with a conditional update,
+    so two workers never send it twice."""
+
+    key = models.CharField(max_length=200, unique=True)
+    to = models.EmailField()
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["sent_at", "claimed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.subject} to {self.to}"

@@ -29,6 +29,10 @@ WATCHED: Mapping[Topic, tuple[str, ...]] = {
         "rotation_rosterera",
         "rotation_shadowbooking",
         "rotation_override",
+        "rotation_swap",
+        "rotation_coverrequest",
+        "rotation_timeoff",
+        "rotation_onboardingstep",
         "rotation_shift",
         "rotation_engineer",
     ),
@@ -69,6 +73,7 @@ WATCHED: Mapping[Topic, tuple[str, ...]] = {
 # - django_q_*: the task queue, written all the time by the worker.
 # - runbooks_search*: the search index, derived from runbooks_runbook in the same transaction.
 # - axes_*: django-axes' login attempts and log, written by every login; read by its backend.
+# - portal_notice: the email outbox, written by actions and the sender job; never remembered.
 # - rotation_publication, rotation_publishedshift: see DERIVED.
 UNWATCHED = (
     "django_session",
@@ -85,6 +90,7 @@ UNWATCHED = (
     "axes_accessattemptexpiration",
     "axes_accessfailurelog",
     "axes_accesslog",
+    "portal_notice",
 )
 
 # Tables written only by a job that records which stamp of the topic they reflect: the calendar

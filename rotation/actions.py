@@ -375,7 +375,7 @@ def future_overrides(rotation: Rotation, now: datetime) -> list[Override]:
     """The rotation's overrides that have not ended, oldest first."""
     return list(
         rotation.overrides.filter(ends_at__gt=now)
-        .select_related("engineer")
+        .select_related("engineer", "covers")
         .order_by("created_at", "id")
     )
 

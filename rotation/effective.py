@@ -90,7 +90,7 @@ def effective_schedule(
 def effective_schedules(
     rotations: Sequence[Rotation], start: datetime, end: datetime
 ) -> list[EffectiveSchedule]:
-    """``effective_schedule`` of each rotation, in the same order: four queries in all."""
+    """``effective_schedule`` of each rotation, in the same order: five queries in all."""
     plans, people = plans_of(rotations)
     overrides: dict[int, list[Override]] = defaultdict(list)
     for override in _overrides_near(rotations, start, end):
@@ -108,7 +108,7 @@ def _overrides_near(
     return list(
         Override.objects.filter(rotation__in=rotations)
         .overlapping(start - LONGEST_SLOT, end + LONGEST_SLOT)
-        .select_related("engineer")
+        .select_related("engineer", "covers")
     )
 
 

@@ -187,6 +187,18 @@ class Override(models.Model):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     reason = models.CharField(max_length=200, blank=True)
+    covers = models.ForeignKey(
+        Engineer,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="covered_by",
+        help_text="A cover: the person it stands in for. It applies only while they hold the "
+        "window, and is flagged when they no longer do.",
+    )
+    flagged_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the covered person stopped holding the window."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -210,9 +222,170 @@ class Override(models.Model):
         return f"{self.engineer} as {self.role} {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M %Z}"
 
     def as_schedule(self) -> stretches.OverrideWindow:
+        covers = self.covers.email if self.covers is not None else None
         return stretches.OverrideWindow(
-            schedule.Duty(self.role), self.engineer.email, self.starts_at, self.ends_at, ref=self.id
+            schedule.Duty(self.role),
+            self.engineer.email,
+            self.starts_at,
+            self.ends_at,
+            ref=self.id,
+            reason=stretches.Reason.COVER if covers else stretches.Reason.OVERRIDE,
+            covers=covers,
         )
+
+
+class SwapStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Swap(models.Model):
+    """``proposer`` offers their stint starting at ``proposer_stint`` for ``partner``'s starting
+    at ``partner_stint`` (both the UTC handoffs that begin the secondary week). Accepted swaps
+    are part of the schedule, in the order they were accepted."""
+
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="swaps")
+    proposer = models.ForeignKey(Engineer, on_delete=models.PROTECT, related_name="swaps_proposed")
+    proposer_stint = models.DateTimeField()
+    partner = models.ForeignKey(Engineer, on_delete=models.PROTECT, related_name="swaps_offered")
+    partner_stint = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=SwapStatus.choices, default="proposed")
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    flagged_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a roster edit took a stint from its person."
+    )
+
+    class Meta:
+        ordering = ["rotation", "decided_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(proposer=models.F("partner")), name="swap_between_two_people"
+            )
+        ]
+        indexes = [models.Index(fields=["rotation", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.proposer} ⇄ {self.partner} ({self.status})"
+
+    def as_schedule(self) -> schedule.StintSwap:
+        return schedule.StintSwap(
+            self.proposer.email,
+            self.proposer_stint,
+            self.partner.email,
+            self.partner_stint,
+            ref=self.id,
+        )
+
+
+class CoverKind(models.TextChoices):
+    ASK = "ask", "Asked for"
+    OFFER = "offer", "Offered"
+
+
+class CoverStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class CoverRequest(models.Model):
+    """A cover asked for by the person who holds the window (``covered``; anyone, or ``taker``
+    alone, may take it) or offered by ``taker`` to them. Accepting creates ``override``."""
+
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="cover_requests")
+    kind = models.CharField(max_length=5, choices=CoverKind.choices)
+    role = models.CharField(
+        max_length=10, choices=[(Role.PRIMARY, "Primary"), (Role.SECONDARY, "Secondary")]
+    )
+    covered = models.ForeignKey(Engineer, on_delete=models.PROTECT, related_name="cover_asks")
+    taker = models.ForeignKey(
+        Engineer, null=True, blank=True, on_delete=models.PROTECT, related_name="cover_offers"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    note = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=CoverStatus.choices, default="open")
+    override = models.OneToOneField(
+        Override, null=True, blank=True, on_delete=models.SET_NULL, related_name="request"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="cover_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"cover for {self.covered} as {self.role} ({self.status})"
+
+
+class TimeOff(models.Model):
+    """``engineer`` is away from ``starts_on`` to ``ends_on`` (both included), in their zone."""
+
+    engineer = models.ForeignKey(Engineer, on_delete=models.CASCADE, related_name="time_off")
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["engineer", "starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")), name="time_off_ends_after_start"
+            )
+        ]
+        indexes = [models.Index(fields=["engineer", "ends_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.engineer} away {self.starts_on} to {self.ends_on}"
+
+
+class OnboardingStep(models.Model):
+    """One item of a newcomer's checklist for a rotation, ticked by them or that week's primary."""
+
+    class Step(models.TextChoices):
+        READ_GUIDE = "read_guide", "Read the on-call guide runbook"
+        SUBSCRIBE = "subscribe", "Subscribe to your calendar feed"
+        PAGERDUTY = "pagerduty", "Have your PagerDuty user linked"
+        HANDOFF = "handoff", "Attend a handoff"
+
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="onboarding")
+    engineer = models.ForeignKey(Engineer, on_delete=models.CASCADE, related_name="onboarding")
+    step = models.CharField(max_length=20, choices=Step.choices)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["rotation", "engineer", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rotation", "engineer", "step"], name="one_onboarding_step_each"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.engineer}: {self.get_step_display()}"
 
 
 class ShiftQuerySet(models.QuerySet["Shift"]):
@@ -256,7 +429,7 @@ def schedule_of(rotation: Rotation) -> schedule.RotationPlan | None:
 def plans_of(
     rotations: Sequence[Rotation],
 ) -> tuple[dict[int, schedule.RotationPlan | None], dict[str, Engineer]]:
-    """The engine's view of each rotation, by id, and everyone they name, by email: three
+    """The engine's view of each rotation, by id, and everyone they name, by email: four
     queries for any number of rotations."""
     ids = [rotation.id for rotation in rotations]
     eras: dict[int, list[RosterEra]] = defaultdict(list)
@@ -265,9 +438,19 @@ def plans_of(
     shadows: dict[int, list[ShadowBooking]] = defaultdict(list)
     for booking in ShadowBooking.objects.filter(rotation_id__in=ids).select_related("engineer"):
         shadows[booking.rotation_id].append(booking)
+    swaps: dict[int, list[Swap]] = defaultdict(list)
+    accepted = Swap.objects.filter(rotation_id__in=ids, status=SwapStatus.ACCEPTED)
+    for swap in accepted.select_related("proposer", "partner").order_by("decided_at", "id"):
+        swaps[swap.rotation_id].append(swap)
     member_ids = {i for found in eras.values() for era in found for i in era.member_ids}
     by_id = {e.id: e for e in Engineer.objects.filter(id__in=member_ids)}
     by_id |= {b.engineer.id: b.engineer for found in shadows.values() for b in found}
+    by_id |= {
+        person.id: person
+        for found in swaps.values()
+        for swap in found
+        for person in (swap.proposer, swap.partner)
+    }
     plans: dict[int, schedule.RotationPlan | None] = {}
     for rotation_id in ids:
         if not eras[rotation_id]:
@@ -281,5 +464,6 @@ def plans_of(
                 for era in eras[rotation_id]
             ),
             tuple(schedule.ShadowWeek(b.engineer.email, b.week_of) for b in shadows[rotation_id]),
+            tuple(swap.as_schedule() for swap in swaps[rotation_id]),
         )
     return plans, {engineer.email: engineer for engineer in by_id.values()}

@@ -29,6 +29,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 from django.http import HttpRequest
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -42,8 +43,9 @@ from portal.keycheck import foreign_key_problem
 from portal.keyring import secret_key_fingerprint
 from portal.models import AuditEntry, SecretKeyFingerprint
 from rotation.actions import create_override, materialise_shifts
-from rotation.models import Engineer, Override, Rotation
+from rotation.models import CoverRequest, Engineer, OnboardingStep, Override, Rotation, TimeOff
 from rotation.oncall import on_call
+from rotation.swaps import make_swap
 from runbooks import search
 from runbooks.actions import save_page
 from runbooks.models import Runbook
@@ -77,6 +79,40 @@ def portal(client: Client, platform: Rotation, cast: dict[str, Engineer]) -> dic
         reason="Alice at the dentist",
         by=carol,
     )
+    # Dave and Alice swap stints; Erin covers Bob's first primary morning; Bob has time off
+    # and a checklist.
+    calendar = platform.calendar
+    make_swap(
+        platform,
+        cast["dave"],
+        calendar.handoff_at(date(2026, 12, 15)),
+        cast["alice"],
+        calendar.handoff_at(date(2026, 12, 22)),
+        by=carol,
+    )
+    cover = Override.objects.create(
+        rotation=platform,
+        role="secondary",
+        engineer=cast["erin"],
+        covers=cast["bob"],
+        starts_at=calendar.handoff_at(date(2026, 12, 8)),
+        ends_at=calendar.handoff_at(date(2026, 12, 8)) + timedelta(hours=4),
+    )
+    CoverRequest.objects.create(
+        rotation=platform,
+        kind="ask",
+        role="secondary",
+        covered=cast["bob"],
+        taker=cast["erin"],
+        starts_at=cover.starts_at,
+        ends_at=cover.ends_at,
+        status="accepted",
+        override=cover,
+    )
+    TimeOff.objects.create(
+        engineer=cast["bob"], starts_on=date(2027, 1, 4), ends_on=date(2027, 1, 8), note="Ski"
+    )
+    OnboardingStep.objects.create(rotation=platform, engineer=cast["bob"], step="read_guide")
     materialise_shifts(platform)
     runbook = save_page(
         None,
@@ -386,7 +422,8 @@ def test_export_says_which_secret_key_its_feed_tokens_need(
         assert archive.manifest["secret_key_fingerprint"] == fingerprint
         assert archive.manifest["format"] == "oncall-portal-export"
         assert archive.manifest["version"] == 1
-        assert archive.manifest["django_migrations"]["portal"] == "0007_secret_key_fingerprint"
+        latest = MigrationLoader(connection).graph.leaf_nodes("portal")
+        assert [("portal", archive.manifest["django_migrations"]["portal"])] == latest
         assert archive.manifest["left_out"]["pagerduty.syncrun"]
     assert (tmp_path / "portal.tar.gz").stat().st_mode & 0o077 == 0  # password hashes inside
 

@@ -168,8 +168,9 @@ def test_api_query_count_is_flat_in_rotations(
             slug=f"r{number}", name=f"R{number}", starts_on=platform.starts_on
         )
         save_roster(rotation, [cast["carol"], cast["dave"], cast["alice"]], by=None)
-    # change stamp, token, rotations, then the effective schedule: eras, shadows, people, overrides
-    with django_assert_max_num_queries(7):
+    # change stamp, token, rotations, then the effective schedule: eras, shadows, swaps, people,
+    # overrides
+    with django_assert_max_num_queries(8):
         response = client.get("/api/v1/oncall", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert len(response.json()) == 6
     with django_assert_max_num_queries(1):  # nothing changed since: the change stamp alone

@@ -232,7 +232,7 @@ def test_the_effective_schedule_loads_the_same_for_any_number_of_rotations(
     platform: Rotation, cast: dict[str, Engineer], django_assert_num_queries: object
 ) -> None:
     start = NOW
-    with django_assert_num_queries(4):  # type: ignore[operator]
+    with django_assert_num_queries(5):  # type: ignore[operator]
         (effective,) = [effective_schedule(platform, start, start + timedelta(weeks=8))]
     assert {s.reason for s in effective.stretches} == {Reason.ROSTERED}
     assert effective.holder(Duty.PRIMARY, NOW) is not None
