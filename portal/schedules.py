@@ -59,4 +59,12 @@ PERIODIC_JOBS = [
         # nothing, and a daily run keeps the table to the sessions of the last two weeks.
         why="keeps the session table from growing forever",
     ),
+    PeriodicJob(
+        name="send email notices",
+        func="portal.notices.send_pending",
+        minutes=5,
+        # Every notice is queued on commit as well; this catches one whose task was lost (a
+        # broker restart) or whose send failed, within five minutes.
+        why="sends the notices actions wrote that no queued task has sent",
+    ),
 ]

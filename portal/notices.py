@@ -1,0 +1,57 @@
+"""Email notices, sent exactly once: written to an outbox by actions, sent by a job.
+
+An action calls ``tell`` inside its transaction; the row is committed with the change it tells
+of (or not at all), and the sender is queued on commit. ``send_pending`` claims each notice
+with a conditional update before sending, so the job running twice, or on two workers at
+once, sends every notice once. A claim older than ``CLAIM_TIMEOUT`` (a worker died while
+sending) is taken again: at-least-once beats never.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from portal.models import Notice
+
+CLAIM_TIMEOUT = timedelta(minutes=10)
+
+
+def tell(key: str, to: str, subject: str, body: str) -> bool:
+    """Queue one email (once per ``key``); True when this call wrote it."""
+    _, created = Notice.objects.get_or_create(
+        key=key[:200], defaults={"to": to, "subject": subject[:200], "body": body}
+    )
+    if created:
+        transaction.on_commit(lambda: async_task("portal.notices.send_pending"), robust=True)
+    return created
+
+
+def send_pending(*, now: datetime | None = None) -> str:
+    """Send every notice not sent yet that no live worker has claimed."""
+    now = now or timezone.now()
+    sent = failed = 0
+    claimable = Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_TIMEOUT)
+    for notice_id in Notice.objects.filter(claimable, sent_at__isnull=True).values_list(
+        "id", flat=True
+    ):
+        claimed = Notice.objects.filter(claimable, pk=notice_id, sent_at__isnull=True).update(
+            claimed_at=now
+        )
+        if not claimed:
+            continue  # another worker has it
+        notice = Notice.objects.get(pk=notice_id)
+        try:
+            send_mail(notice.subject, notice.body, None, [notice.to])
+        except Exception as error:  # kept on the row; the next run tries again
+            Notice.objects.filter(pk=notice_id).update(claimed_at=None, error=str(error)[:300])
+            failed += 1
+            continue
+        Notice.objects.filter(pk=notice_id).update(sent_at=timezone.now(), error="")
+        sent += 1
+    return f"notices: {sent} sent, {failed} failed"
