@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, time
@@ -438,19 +439,23 @@ def plans_of(
     shadows: dict[int, list[ShadowBooking]] = defaultdict(list)
     for booking in ShadowBooking.objects.filter(rotation_id__in=ids).select_related("engineer"):
         shadows[booking.rotation_id].append(booking)
-    swaps: dict[int, list[Swap]] = defaultdict(list)
+    # Read as tuples: a rotation can hold hundreds of swaps, and models cost ten times more.
+    swaps: dict[int, list[schedule.StintSwap]] = defaultdict(list)
     accepted = Swap.objects.filter(rotation_id__in=ids, status=SwapStatus.ACCEPTED)
-    for swap in accepted.select_related("proposer", "partner").order_by("decided_at", "id"):
-        swaps[swap.rotation_id].append(swap)
+    swap_people: set[int] = set()
+    for rotation_id, ref, proposer, mine, partner, theirs in accepted.order_by(
+        "decided_at", "id"
+    ).values_list(
+        "rotation_id", "id", "proposer_id", "proposer_stint", "partner_id", "partner_stint"
+    ):
+        swaps[rotation_id].append(
+            schedule.StintSwap(str(proposer), mine, str(partner), theirs, ref)
+        )
+        swap_people |= {proposer, partner}
     member_ids = {i for found in eras.values() for era in found for i in era.member_ids}
-    by_id = {e.id: e for e in Engineer.objects.filter(id__in=member_ids)}
+    by_id = {e.id: e for e in Engineer.objects.filter(id__in=member_ids | swap_people)}
     by_id |= {b.engineer.id: b.engineer for found in shadows.values() for b in found}
-    by_id |= {
-        person.id: person
-        for found in swaps.values()
-        for swap in found
-        for person in (swap.proposer, swap.partner)
-    }
+
     plans: dict[int, schedule.RotationPlan | None] = {}
     for rotation_id in ids:
         if not eras[rotation_id]:
@@ -464,6 +469,11 @@ def plans_of(
                 for era in eras[rotation_id]
             ),
             tuple(schedule.ShadowWeek(b.engineer.email, b.week_of) for b in shadows[rotation_id]),
-            tuple(swap.as_schedule() for swap in swaps[rotation_id]),
+            tuple(
+                dataclasses.replace(
+                    swap, member=by_id[int(swap.member)].email, other=by_id[int(swap.other)].email
+                )
+                for swap in swaps[rotation_id]
+            ),
         )
     return plans, {engineer.email: engineer for engineer in by_id.values()}

@@ -27,6 +27,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import enum
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -252,13 +253,15 @@ class RotationPlan:
         slot = self._slot_at(max(start, self.start))
         while slot is not None and slot.start < end:
             yield slot
-            number = slot.era + 1
-            if number < len(self.eras) and slot.end == self._starts[number]:
-                if len(self.eras[number].members) < 2:
-                    raise ScheduleError(f"fewer than two members from {slot.end.isoformat()}")
-                slot = self._slot(number, 0)
-            else:
-                slot = self._slot(slot.era, slot.index + 1)
+            slot = self._next_slot(slot)
+
+    def _next_slot(self, slot: _Slot) -> _Slot:
+        number = slot.era + 1
+        if number < len(self.eras) and slot.end == self._starts[number]:
+            if len(self.eras[number].members) < 2:
+                raise ScheduleError(f"fewer than two members from {slot.end.isoformat()}")
+            return self._slot(number, 0)
+        return self._slot(slot.era, slot.index + 1)
 
     def stint_slots(self, start: datetime) -> tuple[_Slot, _Slot] | None:
         """The two slots of the stint beginning at handoff ``start`` (secondary, then primary);
@@ -266,43 +269,13 @@ class RotationPlan:
         first = self._slot_at(start)
         if first is None or first.start != start.astimezone(UTC):
             return None
-        second = self._slot_at(first.end)
-        assert second is not None
-        return first, second
+        return first, self._next_slot(first)
 
     @cached_property
     def _swapped(self) -> tuple[dict[tuple[datetime, Duty], str], tuple[StintSwap, ...]]:
         """Who holds each cell (slot start, role) a swap changed, and the swaps that could not
         apply because a person no longer held the stint they named."""
-        cells: dict[tuple[datetime, Duty], str] = {}
-        rostered: dict[tuple[datetime, Duty], str] = {}
-        broken: list[StintSwap] = []
-        for swap in self.swaps:
-            mine, theirs = self.stint_slots(swap.start), self.stint_slots(swap.other_start)
-            if mine is None or theirs is None or mine[0].start == theirs[0].start:
-                broken.append(swap)
-                continue
-            stints = {swap.member: _cells(mine), swap.other: _cells(theirs)}
-            for slots in (mine, theirs):
-                rostered[slots[0].start, Duty.SECONDARY] = slots[0].secondary
-                rostered[slots[1].start, Duty.PRIMARY] = slots[1].primary
-            if any(
-                cells.get(cell, rostered[cell]) != member
-                for member, found in stints.items()
-                for cell in found
-            ):
-                broken.append(swap)
-                continue
-            for member, found in (
-                (swap.other, stints[swap.member]),
-                (swap.member, stints[swap.other]),
-            ):
-                for cell in found:
-                    if rostered[cell] == member:
-                        cells.pop(cell, None)
-                    else:
-                        cells[cell] = member
-        return cells, tuple(broken)
+        return _apply_swaps(self.eras, self.swaps)
 
     def shadow_window(self, booking: ShadowWeek) -> tuple[datetime, datetime] | None:
         """The slot a shadow booking covers, or None when ``week_of`` is not a handoff date."""
@@ -317,6 +290,46 @@ class RotationPlan:
                     return None
                 return slot.start, slot.end
         return None
+
+
+@functools.lru_cache(maxsize=64)
+def _apply_swaps(
+    eras: tuple[Era, ...], swaps: tuple[StintSwap, ...]
+) -> tuple[dict[tuple[datetime, Duty], str], tuple[StintSwap, ...]]:
+    """Who holds each cell (slot start, role) a swap changed, and the swaps that could not
+    apply because a person no longer held the stint they named."""
+    # Cached across requests: each reader builds its plan anew from the same rows, and with
+    # hundreds of swaps this is most of the engine's work for a short window.
+    plan = RotationPlan(eras)
+    cells: dict[tuple[datetime, Duty], str] = {}
+    rostered: dict[tuple[datetime, Duty], str] = {}
+    broken: list[StintSwap] = []
+    for swap in swaps:
+        mine, theirs = plan.stint_slots(swap.start), plan.stint_slots(swap.other_start)
+        if mine is None or theirs is None or mine[0].start == theirs[0].start:
+            broken.append(swap)
+            continue
+        stints = {swap.member: _cells(mine), swap.other: _cells(theirs)}
+        for slots in (mine, theirs):
+            rostered[slots[0].start, Duty.SECONDARY] = slots[0].secondary
+            rostered[slots[1].start, Duty.PRIMARY] = slots[1].primary
+        if any(
+            cells.get(cell, rostered[cell]) != member
+            for member, found in stints.items()
+            for cell in found
+        ):
+            broken.append(swap)
+            continue
+        for member, found in (
+            (swap.other, stints[swap.member]),
+            (swap.member, stints[swap.other]),
+        ):
+            for cell in found:
+                if rostered[cell] == member:
+                    cells.pop(cell, None)
+                else:
+                    cells[cell] = member
+    return cells, tuple(broken)
 
 
 def _cells(stint: tuple[_Slot, _Slot]) -> tuple[tuple[datetime, Duty], tuple[datetime, Duty]]:

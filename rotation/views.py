@@ -74,38 +74,48 @@ SCHEDULE_API_LONGEST = timedelta(days=400)
 @never_cache
 @require_GET
 def schedule_api(request: HttpRequest) -> JsonResponse:
-    """The effective schedule of one rotation over [from, to): DESIGN.md's stretches."""
-    now = timezone.now()
-    if bearer_user_id(request, stamps("people"), now) is None and not request.user.is_authenticated:
+    """The effective schedule of one rotation over [from, to): DESIGN.md's stretches.
+
+    Remembered under the schedule's stamp: a bot asking for the same window again (a year,
+    every few minutes) gets it without the engine's work until the schedule changes."""
+    now, found = timezone.now(), stamps("people", "schedule")
+    if bearer_user_id(request, found, now) is None and not request.user.is_authenticated:
         return JsonResponse({"error": "log in, or send Authorization: Bearer <token>"}, status=401)
     try:
         slug = request.GET.get("rotation") or ""
         if not slug:
             raise OnCallQueryError("'rotation' is required (a rotation's slug)")
-        (rotation,) = rotations_named(slug)
         start = parse_at(request.GET.get("from"), default=now)
         end = parse_at(request.GET.get("to"), default=start + timedelta(weeks=4))
         if end <= start:
             raise OnCallQueryError("'to' must be after 'from'")
         if end - start > SCHEDULE_API_LONGEST:
             raise OnCallQueryError("ask for at most 400 days at a time")
+        body = remember(
+            ("schedule_api", slug, start, end),
+            pick(found, "schedule"),
+            now,
+            lambda: (schedule_json(slug, start, end), None),
+        )
     except OnCallQueryError as error:
         return JsonResponse({"error": str(error)}, status=400)
+    return JsonResponse(body, safe=False)
+
+
+def schedule_json(slug: str, start: datetime, end: datetime) -> list[dict[str, object]]:
+    (rotation,) = rotations_named(slug)
     effective = effective_schedule(rotation, start, end)
-    return JsonResponse(
-        [
-            {
-                "role": s.role.value,
-                "person": person(effective.people[s.member]),
-                "start": iso_z(s.start),
-                "end": iso_z(s.end),
-                "reason": s.reason.value,
-                "covering": person(effective.person(s.covering)),
-            }
-            for s in effective.stretches
-        ],
-        safe=False,
-    )
+    return [
+        {
+            "role": s.role.value,
+            "person": person(effective.people[s.member]),
+            "start": iso_z(s.start),
+            "end": iso_z(s.end),
+            "reason": s.reason.value,
+            "covering": person(effective.person(s.covering)),
+        }
+        for s in effective.stretches
+    ]
 
 
 def rotation_schedule(request: HttpRequest, slug: str) -> HttpResponse:

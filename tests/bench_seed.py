@@ -17,6 +17,9 @@ from tests.bench_report import API, DASHBOARD
 
 INCIDENTS = 10_000  # the incident list is measured with this many stored
 RUNBOOKS = 5_000  # and a runbook page with this many pages
+# The changes people make every week, stored while the schedule's readers are measured.
+SWAPS, COVERS, TIME_OFF = 200, 500, 300
+SCHEDULE_DAYS = 365  # GET /api/v1/schedule is measured for a year
 WRITE_EVERY = 2.0  # seconds between the background writer's rounds of writes
 # Counts publications of the calendars in the benchmark's database only: publishing saves the
 # publication row once with its new horizon (its first statement, taking the lock, sets only
@@ -134,6 +137,7 @@ def prepare(engineers: int) -> dict[str, Any]:
         eras, overrides = rotation.eras.count(), rotation.overrides.count()
         return f"{shifts} past shift rows, {eras} roster eras, {overrides} overrides"
 
+    seeded_changes = seed_changes(rotation, members, now)
     raw_token = ApiToken.generate()
     ApiToken.objects.create(user=user, token_hash=hash_token(raw_token))
     browser = Client()
@@ -167,8 +171,10 @@ def prepare(engineers: int) -> dict[str, Any]:
         for n in range(RUNBOOKS)
     )
     runbook = "/runbooks/page-2500/"
+    schedule_url = schedule_year_url(now)
     pages = {
         "dashboard": (browser, DASHBOARD, 200),
+        "schedule": (script, schedule_url, 200),
         "runbook": (browser, runbook, 200),
         "incidents": (browser, "/incidents/", 200),
         "api": (script, API, 200),
@@ -207,6 +213,8 @@ def prepare(engineers: int) -> dict[str, Any]:
         "token": raw_token,
         "feed": feed,
         "runbook": runbook,
+        "schedule": schedule_url,
+        "changes": seeded_changes,
         # What a browser sends: the session, and the CSRF cookie its first page set.
         "cookie": "; ".join(
             f"{name}={browser.cookies[name].value}"
@@ -216,6 +224,97 @@ def prepare(engineers: int) -> dict[str, Any]:
         "past_shifts": past_shifts,
         "shifts": Shift.objects.filter(rotation=rotation).count(),
     }
+
+
+def schedule_year_url(now: datetime) -> str:
+    start = now.replace(minute=0, second=0, microsecond=0)
+    end = start + timedelta(days=SCHEDULE_DAYS)
+    return f"/api/v1/schedule?rotation=bench&from={start:%Y-%m-%dT%H:%MZ}&to={end:%Y-%m-%dT%H:%MZ}"
+
+
+def seed_changes(rotation: Any, members: list[Any], now: datetime) -> str:
+    """SWAPS accepted stint swaps, COVERS covers and TIME_OFF time-off ranges, all valid: each
+    swap exchanges stints their people hold once the swaps before it apply, and each cover
+    stands in for whoever holds its window then, so the readers do the whole work."""
+    import dataclasses
+    import random
+
+    from rotation import schedule
+    from rotation.models import Override, Swap, TimeOff, schedule_of
+
+    chance = random.Random(13)
+    plan = schedule_of(rotation)
+    assert plan is not None
+    ids = {member.email: member.id for member in members}
+    # Stints from eight weeks back (newer than any seeded roster era) to two years ahead.
+    first = rotation.calendar.handoff_day_at_or_before(now - timedelta(weeks=8))
+    handoffs = [rotation.calendar.handoff_at(first + timedelta(weeks=w)) for w in range(110)]
+    swaps: list[schedule.StintSwap] = []
+    while len(swaps) < SWAPS:
+        one, other = chance.sample(handoffs, 2)
+        holders = {
+            start: next(
+                s.member
+                for s in schedule.shifts_between(plan, start, start + timedelta(hours=1))
+                if s.role == schedule.Duty.SECONDARY
+            )
+            for start in (one, other)
+        }
+        if holders[one] == holders[other] or not all(
+            schedule.stint_of(plan, member, start) for start, member in holders.items()
+        ):
+            continue
+        swap = schedule.StintSwap(holders[one], one, holders[other], other, ref=len(swaps))
+        plan = dataclasses.replace(plan, swaps=(*plan.swaps, swap))
+        swaps.append(swap)
+    Swap.objects.bulk_create(
+        Swap(
+            rotation=rotation,
+            proposer_id=ids[swap.member],
+            proposer_stint=swap.start,
+            partner_id=ids[swap.other],
+            partner_stint=swap.other_start,
+            status="accepted",
+            decided_at=now - timedelta(weeks=9) + timedelta(minutes=number),
+        )
+        for number, swap in enumerate(swaps)
+    )
+    covers: list[Any] = []
+    number = 0
+    while len(covers) < COVERS:
+        # Four-hour windows, a few a week, from eight weeks back over about a year; one that
+        # spans a handoff is skipped, so that each stands in for one person.
+        start = handoffs[0] + timedelta(hours=5 + 21 * number)
+        number += 1
+        role = schedule.Duty.PRIMARY if number % 2 else schedule.Duty.SECONDARY
+        slot = schedule.shifts_between(plan, start, start + timedelta(hours=4))
+        if len(slot) != 2:
+            continue
+        holders = {s.role: s.member for s in slot}
+        taker = next(m for m in members if m.email not in holders.values())
+        covers.append(
+            Override(
+                rotation=rotation,
+                role=role.value,
+                engineer=taker,
+                covers_id=ids[holders[role]],
+                starts_at=start,
+                ends_at=start + timedelta(hours=4),
+                reason="bench cover",
+            )
+        )
+    Override.objects.bulk_create(covers)
+    today = now.date()
+    TimeOff.objects.bulk_create(
+        TimeOff(
+            engineer=chance.choice(members),
+            starts_on=(day := today + timedelta(days=chance.randrange(365))),
+            ends_on=day + timedelta(days=chance.randrange(2, 10)),
+            note="bench",
+        )
+        for _ in range(TIME_OFF)
+    )
+    return f"{SWAPS} swaps, {COVERS} covers, {TIME_OFF} time-off ranges"
 
 
 def edit_roster(at: str) -> dict[str, Any]:

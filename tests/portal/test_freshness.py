@@ -106,6 +106,7 @@ READERS = {
     "calendar_feed",
     "incident_list",
     "runbook_page",
+    "schedule_api",
 }
 
 
@@ -120,6 +121,7 @@ def test_every_remembered_answer_keys_on_the_topics_of_the_tables_it_reads(
     with recording() as computed:
         assert client.get("/").status_code == 200
         assert client.get("/api/v1/oncall", headers={"Authorization": f"Bearer {token}"}).json()
+        assert client.get("/api/v1/schedule", {"rotation": "platform"}).json()
         assert fetch(client, feed_token, "platform.all")[0] == 200
         assert fetch(client, feed_token, "my-shifts")[0] == 200
         assert client.get("/incidents/").status_code == 200

@@ -14,7 +14,7 @@ from django.test import Client
 from portal.actions import rotate_api_token
 from rotation.actions import create_override, save_roster
 from rotation.models import Engineer, Rotation, Shift
-from tests.conftest import login
+from tests.conftest import NOW, login
 
 pytestmark = pytest.mark.django_db
 
@@ -228,3 +228,26 @@ def test_stored_shifts_and_engine_agree(platform: Rotation, client: Client) -> N
     stored = client.get("/api/v1/oncall", {"at": at}).json()
     Shift.objects.all().delete()
     assert client.get("/api/v1/oncall", {"at": at}).json() == stored
+
+
+def test_the_schedule_api_answers_again_from_memory_until_the_schedule_changes(
+    client: Client,
+    platform: Rotation,
+    cast: dict[str, Engineer],
+    django_assert_max_num_queries: Any,
+) -> None:
+    login(client, "alice")
+    window = {"rotation": "platform", "from": "2026-12-01T00:00Z", "to": "2027-12-01T00:00Z"}
+    first = client.get("/api/v1/schedule", window).json()
+    with django_assert_max_num_queries(2):  # the session's user and the stamps
+        assert client.get("/api/v1/schedule", window).json() == first
+    create_override(
+        platform,
+        role="secondary",
+        engineer=cast["dave"],
+        starts_at=NOW + timedelta(days=1),
+        ends_at=NOW + timedelta(days=2),
+        by=None,
+    )
+    again = client.get("/api/v1/schedule", window).json()
+    assert [s["person"]["name"] for s in again if s["reason"] == "override"] == ["Dave"]
