@@ -109,6 +109,8 @@ def plan_roster(
             dataclasses.replace(before, shadows=weeks), emails, effective, calendar
         )
     problems.extend(rules.problems(after))
+    if before is not None and now >= before.start:  # a rotation not started is all founders
+        problems.extend(rules.newcomer_problems(before, after))
     if problems:
         raise RosterError(problems)
     overrides = future_overrides(rotation, now) if rotation.pk else []

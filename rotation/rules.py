@@ -41,6 +41,26 @@ def problems(rotation: RotationPlan) -> list[Problem]:
     return found
 
 
+def newcomer_problems(before: RotationPlan | None, after: RotationPlan) -> list[Problem]:
+    """New engineers shadow a week before they go on call: a member the rotation has never
+    had needs a shadow booking (``problems`` then checks it ends before their first shift).
+    A rotation's first roster is its founding team, which has nobody to shadow."""
+    if before is None:
+        return []
+    known = {member for era in before.eras for member in era.members}
+    shadowing = {week.member for week in after.shadows}
+    return [
+        Problem(
+            "no-shadow",
+            f"{member} is new to the rotation and has no shadow week: book one (beside a "
+            "week's primary) before they go on call",
+            member,
+        )
+        for member in after.eras[-1].members
+        if member not in known and member not in shadowing
+    ]
+
+
 def _shadow_problems(rotation: RotationPlan, booking: ShadowWeek) -> list[Problem]:
     member, week = booking.member, booking.week_of.isoformat()
     calendar = rotation.eras[0].calendar

@@ -23,7 +23,7 @@ from portal.actions import ensure_managers_group
 from portal.models import TopicStamp
 from portal.triggers import WATCHED
 from rotation.actions import save_roster
-from rotation.models import Engineer, Rotation
+from rotation.models import Engineer, Rotation, ShadowBooking
 
 # Playwright's sync API runs an event loop in the test thread; Django's live_server is fine.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -84,6 +84,12 @@ def platform(cast: dict[str, Engineer]) -> Rotation:
     with time_machine.travel(datetime(2026, 11, 20, tzinfo=UTC), tick=False):
         save_roster(rotation, order, [(cast["bob"], date(2026, 12, 1))], by=None)
     return rotation
+
+
+def shadowed(rotation: Rotation, engineer: Engineer, week_of: date = date(2026, 12, 1)) -> None:
+    """``engineer`` shadows the week of ``week_of`` (this week): new to the rotation, they may go
+    on call from the handoff that ends it."""
+    ShadowBooking.objects.create(rotation=rotation, engineer=engineer, week_of=week_of)
 
 
 def login(client: Client, name: str) -> Client:

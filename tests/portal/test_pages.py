@@ -15,7 +15,7 @@ from django.views import defaults
 
 from rotation.actions import save_roster
 from rotation.models import Engineer, Rotation
-from tests.conftest import PASSWORD, login
+from tests.conftest import PASSWORD, login, shadowed
 
 pytestmark = pytest.mark.django_db
 
@@ -131,6 +131,7 @@ def test_dashboard_is_fresh_the_moment_a_roster_changes(
         "<strong>Erin</strong> primary, <strong>Bob</strong> secondary"
         in client.get("/").content.decode()
     )
+    shadowed(platform, cast["carol"])
     save_roster(
         platform, [cast["dave"], cast["alice"], cast["erin"], cast["carol"], cast["bob"]], by=None
     )

@@ -14,7 +14,7 @@ from django.test import Client
 from portal.actions import rotate_api_token
 from rotation.actions import create_override, save_roster
 from rotation.models import Engineer, Rotation, Shift
-from tests.conftest import NOW, login
+from tests.conftest import NOW, login, shadowed
 
 pytestmark = pytest.mark.django_db
 
@@ -142,6 +142,7 @@ def test_override_shows_in_the_answer_at_once(
 def test_roster_edit_answers_at_once_without_the_worker(
     client: Client, platform: Rotation, cast: dict[str, Engineer]
 ) -> None:
+    shadowed(platform, cast["carol"])
     save_roster(
         platform,
         [cast["erin"], cast["carol"], cast["alice"], cast["dave"], cast["bob"]],

@@ -28,7 +28,7 @@ from rotation.actions import create_override, save_roster
 from rotation.effective import effective_schedule
 from rotation.models import Engineer, Rotation
 from rotation.schedule import Duty
-from tests.conftest import NOW, login, make_engineer
+from tests.conftest import NOW, login, make_engineer, shadowed
 
 START = datetime(2026, 12, 2, 18, tzinfo=UTC)
 END = datetime(2027, 4, 1, tzinfo=UTC)
@@ -39,6 +39,7 @@ STEP = timedelta(hours=19)
 def hard_schedule(platform: Rotation, cast: dict[str, Engineer]) -> Rotation:
     gina, hank = make_engineer("gina"), make_engineer("hank")
     frank = make_engineer("frank")
+    shadowed(platform, frank)
     # From the handoff of 8 Dec the order gains frank (chain carried from erin).
     save_roster(platform, [cast["dave"], cast["alice"], cast["erin"], cast["bob"], frank], by=None)
     overrides = [

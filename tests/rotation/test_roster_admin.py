@@ -15,7 +15,7 @@ from rotation.actions import book_shadow_week, save_roster
 from rotation.admin import roster_version
 from rotation.jobs import tell_people_of_roster_change
 from rotation.models import Engineer, Membership, Override, RosterEra, Rotation, Shift
-from tests.conftest import login
+from tests.conftest import login, shadowed
 
 pytestmark = pytest.mark.django_db
 
@@ -118,6 +118,7 @@ def test_manager_is_told_who_gains_and_loses_weeks(
     client: Client, platform: Rotation, cast: dict[str, Engineer]
 ) -> None:
     login(client, "carol")
+    shadowed(platform, cast["carol"])
     order = [cast["dave"], cast["alice"], cast["erin"], cast["carol"], cast["bob"]]
     page = client.post(
         change_url(platform), roster_form(platform, order), follow=True
@@ -281,6 +282,7 @@ def test_people_whose_weeks_move_are_told_after_the_save(
 ) -> None:
     broker = get_broker()
     queued = broker.queue_size()
+    shadowed(platform, cast["carol"])
     order = [cast["dave"], cast["alice"], cast["erin"], cast["carol"], cast["bob"]]
     with django_capture_on_commit_callbacks(execute=True):
         save_roster(platform, order, by=cast["carol"].user)
@@ -409,3 +411,16 @@ def test_a_manager_in_the_rotations_zone_sees_one_time(
     listed = client.get("/admin/rotation/shift/").content.decode()
     assert "Tue 1 Dec 2026 10:00 PST" in listed
     assert "your time" not in listed
+
+
+def test_an_engineer_added_without_a_shadow_week_is_refused(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    """Found in use: an engineer added with no shadow booking went straight on call."""
+    login(client, "carol")
+    order = [cast["dave"], cast["alice"], cast["erin"], cast["carol"], cast["bob"]]
+    response = client.post(change_url(platform), roster_form(platform, order))
+    assert "carol@example.com is new to the rotation and has no shadow week" in (
+        response.content.decode()
+    )
+    assert not Membership.objects.filter(rotation=platform, engineer=cast["carol"]).exists()
