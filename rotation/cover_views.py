@@ -131,7 +131,9 @@ def flagged_covers(engineer: Engineer | None, manager: bool, now: datetime) -> l
         if engineer is None:
             return []
         found = found.filter(Q(engineer=engineer) | Q(covers=engineer))
-    return list(found.select_related("rotation", "engineer", "covers").order_by("starts_at"))
+    return list(
+        found.select_related("rotation", "engineer", "covers", "request").order_by("starts_at")
+    )
 
 
 def my_covers(engineer: Engineer, *, manager: bool = False) -> dict[str, object]:

@@ -283,6 +283,9 @@ def accept_cover(request: CoverRequest, *, by: Actor, now: datetime | None = Non
     ask at once, the second finds it taken."""
     now = now or timezone.now()
     request = _reload(request)
+    if request.status != CoverStatus.OPEN:
+        # First: of two people taking one ask, the second finds it taken (and by whom).
+        raise refuse("cover-decided", f"this cover is already {request.status}")
     me = engineer_of(by)
     if request.kind == CoverKind.ASK:
         taker = request.taker or me
@@ -292,8 +295,6 @@ def accept_cover(request: CoverRequest, *, by: Actor, now: datetime | None = Non
         taker = request.taker
         if taker is None or not _acts_as(by, request.covered):
             raise PermissionDenied("only the person it covers can accept this offer")
-    if request.status != CoverStatus.OPEN:
-        raise refuse("cover-decided", f"this cover is already {request.status}")
     override = _create_cover(request, taker, by=by, now=now)
     CoverRequest.objects.filter(pk=request.pk, status=CoverStatus.OPEN).update(
         status=CoverStatus.ACCEPTED, taker=taker, override=override, decided_at=now
