@@ -42,7 +42,7 @@ def revoke_api_token(user: User, *, by: Actor) -> None:
 
 
 MANAGERS = "Managers"
-EDITABLE = ["engineer", "rotation", "membership", "shadowbooking", "override"]
+EDITABLE = ["engineer", "rotation", "membership", "shadowbooking", "override", "coverrequest"]
 READABLE = ["rosterera", "shift", "auditentry"]
 
 

@@ -25,15 +25,19 @@ from feeds import serve
 from feeds.actions import feed_token_of
 from incidents.queries import dashboard_summary, my_action_items
 from pagerduty.status import sync_status
+from pagerduty.sync import DELAY_MINUTES
 from portal import actions
 from portal.auth import attempted_username
 from portal.models import ApiToken
 from portal.stamp import Stamps, pick, remember, stamps
 from portal.viewer import signed_in_user
 from rotation import timetable
+from rotation.cover_views import flagged_covers, my_covers
 from rotation.effective import stretches_of
-from rotation.models import Engineer
+from rotation.flags import MANAGERS
+from rotation.models import Engineer, Override
 from rotation.oncall import on_call_now
+from rotation.swaps import is_manager
 from runbooks.models import Runbook
 
 # The dashboard names my next shift when it starts within this (a roster of 40 comes round
@@ -52,7 +56,7 @@ def engineer_of(user: User, found: Stamps | None, now: datetime) -> Engineer | N
 def dashboard(request: HttpRequest) -> HttpResponse:
     now, user = timezone.now(), signed_in_user(request)
     # Every topic a piece reads, in one query; each piece keys on its own ones.
-    found = stamps("schedule", "incidents", "runbooks", "sync")
+    found = stamps("schedule", "incidents", "runbooks", "sync", "people")
     me = engineer_of(user, found, now)
     # Without a zone on their profile, the browser shows the viewer's own time (portal.js).
     my_zone = me.time_zone if me else ""
@@ -67,8 +71,25 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         ),
         "incidents": incident_panel(me, found, now),
         "stale_runbooks": stale_runbooks_for(me, found, now),
+        "flagged_covers": flagged_for(user, me, found, now),
     }
     return render(request, "portal/dashboard.html", context)
+
+
+def flagged_for(
+    user: User, me: Engineer | None, found: Stamps | None, now: datetime
+) -> list[Override]:
+    """Covers that no longer apply, for the two people in each and for managers: remembered
+    until the schedule or someone's rights change, or the first of them ends."""
+
+    def lookup() -> tuple[list[Override], datetime | None]:
+        # A manager here is whom flag_broken emails (the Managers group, superusers).
+        manager = user.is_superuser or user.groups.filter(name=MANAGERS).exists()
+        flagged = flagged_covers(me, manager, now)
+        return flagged, min((o.ends_at for o in flagged), default=None)
+
+    key = ("flagged_covers", user.pk)
+    return remember(key, pick(found, "schedule", "people"), now, lookup)
 
 
 def my_shift_line(me: Engineer, found: Stamps | None, now: datetime) -> str:
@@ -135,7 +156,15 @@ def rotation_cards(my_zone: str, can_edit: bool, found: Stamps | None, now: date
 
     def render_cards() -> tuple[str, datetime | None]:
         answers = on_call_now(None, now, found)
-        context = {"answers": answers, "my_zone": my_zone, "can_edit": can_edit}
+        context = {
+            "answers": answers,
+            "my_zone": my_zone,
+            "can_edit": can_edit,
+            "now": now,
+            # The policy the sync writes: the secondary is paged if the primary has not
+            # acknowledged within this many minutes (pagerduty.sync).
+            "escalate_after": DELAY_MINUTES,
+        }
         html = render_to_string("portal/dashboard.html#cards", context)
         next_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
         edges = [a.changes_at for a in answers if a.changes_at is not None]
@@ -160,6 +189,7 @@ def me(request: HttpRequest) -> HttpResponse:
         context["action_items"] = my_action_items(engineer)
         context["today"] = timezone.localdate()
         context["feed"] = serve.feed_links(request, token, serve.Feed(serve.MY_SHIFTS, ""))
+        context.update(my_covers(engineer, manager=is_manager(user)))
     return render(request, "portal/me.html", context)
 
 

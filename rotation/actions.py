@@ -19,6 +19,7 @@ from django_q.tasks import async_task
 from portal.models import Actor, AuditEntry, user_or_none
 from rotation import rules, schedule
 from rotation.effective import override_windows
+from rotation.flags import flag_broken
 from rotation.models import (
     Engineer,
     Membership,
@@ -170,6 +171,9 @@ def save_roster(
                 )
             )
     materialise_shifts(rotation, now=now, spec=plan.after)
+    if rotation.pk and plan.is_change:
+        # A cover tied to someone who no longer holds its window is flagged, never moved.
+        flag_broken(rotation, now=now)
     return plan
 
 

@@ -472,3 +472,7 @@ class ShiftAdmin(WindowInRotationZone, admin.ModelAdmin[Shift]):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Shift]:
         return super().get_queryset(request).select_related("rotation", "engineer")
+
+
+# Covers have their own module (this one is long); registering them needs it imported.
+from rotation import cover_admin  # noqa: E402, F401

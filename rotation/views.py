@@ -16,6 +16,7 @@ from portal.models import ApiToken, hash_token
 from portal.stamp import Stamps, pick, remember, stamps
 from portal.viewer import signed_in_user
 from rotation import timetable
+from rotation.cover_views import rotation_covers
 from rotation.effective import effective_schedule
 from rotation.models import Engineer, Rotation
 from rotation.oncall import (
@@ -131,4 +132,5 @@ def rotation_schedule(request: HttpRequest, slug: str) -> HttpResponse:
     me = Engineer.objects.filter(user=signed_in_user(request)).first()
     grid = timetable.schedule_grid(rotation, around, now)
     context = {"grid": grid, "rotation": rotation, "me": me, "my_zone": me.time_zone if me else ""}
+    context |= rotation_covers(rotation)
     return render(request, "rotation/schedule.html", context)

@@ -17,7 +17,18 @@
       el.textContent = "(your time " + format.format(new Date(el.dataset.localTime)) + ")";
     });
   }
-  document.addEventListener("DOMContentLoaded", () => { tick(); localTimes(); setInterval(tick, 30000); });
+  // Each on-call person's own time now: the server writes it when the card is rendered; the
+  // card may be kept for a minute, so the browser keeps it current.
+  function theirTimes() {
+    document.querySelectorAll("time[data-zone]").forEach((el) => {
+      try {
+        const parts = new Intl.DateTimeFormat("en-GB", {weekday: "short", hour: "2-digit", minute: "2-digit", hour12: false, timeZone: el.dataset.zone}).formatToParts(new Date());
+        const part = (type) => (parts.find((p) => p.type === type) || {}).value || "";
+        el.textContent = part("weekday") + " " + part("hour") + ":" + part("minute");
+      } catch (error) { /* an unknown zone keeps the server's text */ }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", () => { tick(); localTimes(); theirTimes(); setInterval(() => { tick(); theirTimes(); }, 30000); });
 })();
 
 // "Copy link" buttons on the calendar pages: copy the feed address, and say so.
@@ -72,4 +83,39 @@ document.addEventListener("htmx:afterSwap", (event) => labelTaskLists(event.targ
   if (zone && !document.cookie.split("; ").includes("tz=" + encodeURIComponent(zone))) {
     document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax";
   }
+})();
+
+// The cover form: a time typed in the rotation's zone, shown beside in the reader's own
+// ("= Thu 3 Dec 19:00 in Europe/Berlin"), as it is typed.
+(function () {
+  function wallClock(zone, ms) {
+    const parts = new Intl.DateTimeFormat("en-US", {timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"}).formatToParts(new Date(ms));
+    const get = (type) => Number((parts.find((p) => p.type === type) || {}).value);
+    return Date.UTC(get("year"), get("month") - 1, get("day"), get("hour") % 24, get("minute"));
+  }
+  function instantOf(text, zone) {
+    const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(text);
+    if (!match) return null;
+    const guess = Date.UTC(+match[1], +match[2] - 1, +match[3], +match[4], +match[5]);
+    // The zone's offset at the guess, then again at the answer (a clock change between them).
+    let instant = guess - (wallClock(zone, guess) - guess);
+    instant = guess - (wallClock(zone, instant) - instant);
+    return instant;
+  }
+  function show(hint) {
+    const input = hint.parentElement.querySelector("input[type=datetime-local]");
+    const to = hint.dataset.zoneTo || Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (!input || !to || to === hint.dataset.zoneFrom) { hint.textContent = ""; return; }
+    const instant = input.value ? instantOf(input.value, hint.dataset.zoneFrom) : null;
+    if (instant === null) { hint.textContent = ""; return; }
+    const format = new Intl.DateTimeFormat("en-GB", {timeZone: to, weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hour12: false});
+    hint.textContent = "= " + format.format(new Date(instant)) + " in " + to.replace(/_/g, " ");
+  }
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll(".zone-hint[data-zone-from]").forEach((hint) => {
+      show(hint);
+      const input = hint.parentElement.querySelector("input");
+      if (input) input.addEventListener("input", () => show(hint));
+    });
+  });
 })();

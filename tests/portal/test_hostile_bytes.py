@@ -69,6 +69,8 @@ def sample_kwargs(root: User) -> dict[str, dict[str, object]]:
     return {
         "feeds:feed": {"token": feed_token_of(root).token, "name": "platform.all"},
         "rotation:schedule": {"slug": "platform"},
+        "rotation:cover_new": {"slug": "platform"},
+        "rotation:cover_decide": {"pk": 1, "verb": "cancel"},
         "incidents:detail": {"pk": pk},
         "incidents:postmortem": {"pk": pk},
         "incidents:postmortem_markdown": {"pk": pk},
