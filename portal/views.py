@@ -34,6 +34,7 @@ from rotation import timetable
 from rotation.effective import stretches_of
 from rotation.models import Engineer
 from rotation.oncall import on_call_now
+from rotation.views_swaps import my_swaps
 from runbooks.models import Runbook
 
 # The dashboard names my next shift when it starts within this (a roster of 40 comes round
@@ -160,6 +161,7 @@ def me(request: HttpRequest) -> HttpResponse:
         context["action_items"] = my_action_items(engineer)
         context["today"] = timezone.localdate()
         context["feed"] = serve.feed_links(request, token, serve.Feed(serve.MY_SHIFTS, ""))
+        context["swaps"] = my_swaps(engineer, timezone.now())
     return render(request, "portal/me.html", context)
 
 

@@ -19,6 +19,7 @@ from django_q.tasks import async_task
 from portal.models import Actor, AuditEntry, user_or_none
 from rotation import rules, schedule
 from rotation.effective import override_windows
+from rotation.flags import flag_broken
 from rotation.models import (
     Engineer,
     Membership,
@@ -168,6 +169,8 @@ def save_roster(
                 )
             )
     materialise_shifts(rotation, now=now, spec=plan.after)
+    # A new order can take a stint from a person a swap names: flag it and tell them.
+    flag_broken(rotation, now=now)
     return plan
 
 
