@@ -28,12 +28,12 @@ from tests.rotation.test_swaps import ALICE_STINT, handoff, holders
 PARTNERS = {"bob": date(2027, 1, 5), "erin": date(2026, 12, 29), "dave": date(2026, 12, 15)}
 
 
-def at_once(work: list[Callable[[], None]]) -> list[BaseException]:
+def at_once(work: list[Callable[[], object]]) -> list[BaseException]:
     """Run each piece of work in its own thread, all released together by a barrier."""
     barrier = threading.Barrier(len(work))
     failures: list[BaseException] = []
 
-    def run(piece: Callable[[], None]) -> None:
+    def run(piece: Callable[[], object]) -> None:
         try:
             barrier.wait(timeout=30)
             piece()
@@ -66,7 +66,7 @@ def test_of_conflicting_swaps_of_one_stint_accepted_at_once_exactly_one_wins(
         for name, day in PARTNERS.items()
     }
 
-    def accept(name: str) -> Callable[[], None]:
+    def accept(name: str) -> Callable[[], object]:
         return lambda: accept_swap(Swap.objects.get(pk=proposals[name].pk), by=cast[name].user)
 
     failures = at_once([accept(name) for name in PARTNERS])
