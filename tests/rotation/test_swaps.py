@@ -179,6 +179,25 @@ def test_cancelling_an_accepted_swap_gives_back_the_rostered_weeks(
     assert holders(platform, BOB_STINT) == ("Erin", "Bob")
 
 
+def test_a_proposal_is_withdrawn_even_after_a_stint_started_but_an_agreed_swap_stands(
+    platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    proposed = propose(platform, cast)
+    agreed = make_swap(
+        platform,
+        cast["dave"],
+        handoff(platform, date(2026, 12, 15)),
+        cast["erin"],
+        handoff(platform, date(2026, 12, 29)),
+        by=cast["carol"].user,
+    )
+    after_both_start = handoff(platform, BOB_STINT) + timedelta(hours=1)
+    assert cancel_swap(proposed, by=cast["alice"].user, now=after_both_start).status == "cancelled"
+    with pytest.raises(RosterError) as refused:
+        cancel_swap(agreed, by=cast["carol"].user, now=after_both_start)
+    assert refused.value.problems[0].code == "swap-started"
+
+
 def test_nobody_proposes_for_someone_else(platform: Rotation, cast: dict[str, Engineer]) -> None:
     for who in ("erin", "carol"):
         with pytest.raises(PermissionDenied):
