@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from portal import views
 from portal.forms import LoginForm
+from rotation import api_swaps
 from rotation import views as rotation_views
 
 portal_patterns = (
@@ -39,5 +40,9 @@ urlpatterns = [
     path("runbooks/", include("runbooks.urls")),
     path("api/v1/oncall", rotation_views.oncall_api, name="api_oncall"),
     path("api/v1/schedule", rotation_views.schedule_api, name="api_schedule"),
+    path("api/v1/swaps", api_swaps.swaps_endpoint, name="api_swaps"),
+    path("api/v1/swaps/<int:swap_id>/accept", api_swaps.accept_endpoint, name="api_swap_accept"),
+    path("api/v1/swaps/<int:swap_id>/decline", api_swaps.decline_endpoint, name="api_swap_decline"),
+    path("api/v1/swaps/<int:swap_id>/cancel", api_swaps.cancel_endpoint, name="api_swap_cancel"),
     path("admin/", admin.site.urls),
 ]

@@ -38,6 +38,7 @@ from rotation.flags import MANAGERS
 from rotation.models import Engineer, Override
 from rotation.oncall import on_call_now
 from rotation.swaps import is_manager
+from rotation.views_swaps import my_swaps
 from runbooks.models import Runbook
 
 # The dashboard names my next shift when it starts within this (a roster of 40 comes round
@@ -190,6 +191,7 @@ def me(request: HttpRequest) -> HttpResponse:
         context["today"] = timezone.localdate()
         context["feed"] = serve.feed_links(request, token, serve.Feed(serve.MY_SHIFTS, ""))
         context.update(my_covers(engineer, manager=is_manager(user)))
+        context["swaps"] = my_swaps(engineer, timezone.now())
     return render(request, "portal/me.html", context)
 
 

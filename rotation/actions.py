@@ -172,7 +172,8 @@ def save_roster(
             )
     materialise_shifts(rotation, now=now, spec=plan.after)
     if rotation.pk and plan.is_change:
-        # A cover tied to someone who no longer holds its window is flagged, never moved.
+        # A cover or swap naming someone who no longer holds its window or stint is
+        # flagged and its people told, never moved onto someone else.
         flag_broken(rotation, now=now)
     return plan
 

@@ -123,10 +123,13 @@ def effective_problems(
         if stretch.reason == Reason.ROSTERED:
             return "by the roster order"
         who = names.get(stretch.covering or "", stretch.covering)
+        if stretch.reason == Reason.SWAP:
+            return f"by a swap (with {who})" if who else "by a swap"
+        article = "an" if stretch.reason == Reason.OVERRIDE else "a"
         return (
-            f"by an {stretch.reason.value} (covering {who})"
+            f"by {article} {stretch.reason.value} (covering {who})"
             if who
-            else f"by an {stretch.reason.value}"
+            else f"by {article} {stretch.reason.value}"
         )
 
     holding = [s for s in stretches if s.role != Duty.SHADOW and s.end > start]

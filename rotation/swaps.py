@@ -300,7 +300,9 @@ def _close(swap: Swap, status: SwapStatus, *, by: Actor, now: datetime) -> Swap:
     if status == SwapStatus.CANCELLED:
         if swap.status not in (SwapStatus.PROPOSED, SwapStatus.ACCEPTED):
             raise refuse("swap-decided", f"this swap is already {swap.status}")
-        if min(swap.proposer_stint, swap.partner_stint) <= now:
+        # A proposal can always be withdrawn (it changes no schedule); an accepted swap stands
+        # once either stint has started.
+        if was_accepted and min(swap.proposer_stint, swap.partner_stint) <= now:
             raise refuse("swap-started", "one of the stints has started; the swap stands")
     if was_accepted:
         # Undoing it must leave a schedule that keeps the rules, as any other write must.

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from rotation import cover_views, views
+from rotation import cover_views, views, views_swaps
 
 app_name = "rotation"
 urlpatterns = [
@@ -12,5 +12,24 @@ urlpatterns = [
         "covers/<int:pk>/<slug:verb>/",
         cover_views.cover_decide,
         name="cover_decide",
+    ),
+    path("swaps/new/", views_swaps.new_swap, name="swap_new"),
+    path(
+        "swaps/<int:swap_id>/accept/",
+        views_swaps.decide_swap,
+        {"action": "accept"},
+        name="swap_accept",
+    ),
+    path(
+        "swaps/<int:swap_id>/decline/",
+        views_swaps.decide_swap,
+        {"action": "decline"},
+        name="swap_decline",
+    ),
+    path(
+        "swaps/<int:swap_id>/cancel/",
+        views_swaps.decide_swap,
+        {"action": "cancel"},
+        name="swap_cancel",
     ),
 ]

@@ -35,6 +35,7 @@ from pagerduty.sync import sync_policy
 from portal.actions import ensure_managers_group, rotate_api_token
 from rotation.actions import create_override
 from rotation.models import Engineer
+from rotation.swaps import propose_swap
 from runbooks.actions import save_page
 from runbooks.imports import import_folder
 from runbooks.models import Runbook
@@ -56,6 +57,8 @@ SCREENSHOTS = Path(settings.BASE_DIR) / "screenshots"
 SCREENSHOT_PAGES = {
     "portal:dashboard": "dashboard",
     "rotation:schedule": "schedule",
+    "rotation:swap_new": "swap-new",
+    "portal:me": "me",
     "incidents:detail": "incident",
     "runbooks:page": "runbook",
     "admin:rotation_rotation_change": "admin-roster",
@@ -69,6 +72,13 @@ NOT_PAGES = {
     "logout": "a POST form in the top bar",
     "api_oncall": "JSON API",
     "api_schedule": "JSON API",
+    "api_swaps": "JSON API",
+    "api_swap_accept": "JSON API",
+    "api_swap_decline": "JSON API",
+    "api_swap_cancel": "JSON API",
+    "rotation:swap_accept": "POST only",
+    "rotation:swap_decline": "POST only",
+    "rotation:swap_cancel": "POST only",
     "feeds:feed": "an iCalendar feed",
     "feeds:calendars_rotate": "POST only",
     "portal:api_token_rotate": "POST only",
@@ -158,6 +168,11 @@ def busy_team() -> dict[str, Any]:
     with fake_client(fake) as client:
         sync_policy(rotation, client, match_roster=True)
     rotate_api_token(alice, by=alice)
+    # Bob offers Alice his second stint for her next one: /me/ shows it with its weeks.
+    bobs, alices = (
+        rotation.calendar.handoff_at(start + timedelta(weeks=weeks)) for weeks in (5, 4)
+    )
+    propose_swap(rotation, people["bob"], bobs, people["alice"], alices, by=people["bob"].user)
     return {"rotation": rotation, "start": start, "failover": failover}
 
 

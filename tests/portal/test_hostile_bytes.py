@@ -81,6 +81,18 @@ def sample_kwargs(root: User) -> dict[str, dict[str, object]]:
         "runbooks:history": {"slug": runbook.slug},
         "runbooks:restore": {"slug": runbook.slug, "number": 1},
         "runbooks:reviewed": {"slug": runbook.slug},
+        # Any id: these only answer a POST, and a NUL is refused before a view looks it up.
+        **{
+            name: {"swap_id": 1}
+            for name in (
+                "rotation:swap_accept",
+                "rotation:swap_decline",
+                "rotation:swap_cancel",
+                "api_swap_accept",
+                "api_swap_decline",
+                "api_swap_cancel",
+            )
+        },
     }
 
 
