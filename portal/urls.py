@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from portal import views
 from portal.forms import LoginForm
+from rotation import api_time_off
 from rotation import views as rotation_views
 
 portal_patterns = (
@@ -39,5 +40,7 @@ urlpatterns = [
     path("runbooks/", include("runbooks.urls")),
     path("api/v1/oncall", rotation_views.oncall_api, name="api_oncall"),
     path("api/v1/schedule", rotation_views.schedule_api, name="api_schedule"),
+    path("api/v1/time-off", api_time_off.time_off_api, name="api_time_off"),
+    path("api/v1/time-off/<int:pk>", api_time_off.time_off_item_api, name="api_time_off_item"),
     path("admin/", admin.site.urls),
 ]
