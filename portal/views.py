@@ -34,6 +34,7 @@ from rotation import timetable
 from rotation.effective import stretches_of
 from rotation.models import Engineer
 from rotation.oncall import on_call_now
+from rotation.views_time_off import my_time_off, time_off_line
 from runbooks.models import Runbook
 
 # The dashboard names my next shift when it starts within this (a roster of 40 comes round
@@ -58,6 +59,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     my_zone = me.time_zone if me else ""
     context = {
         "my_shift": my_shift_line(me, found, now) if me else "",
+        "time_off": time_off_line(me, found, now) if me else "",
         "cards": rotation_cards(my_zone, user.is_staff, found, now),
         "sync": remember(
             ("sync_status",),
@@ -160,6 +162,7 @@ def me(request: HttpRequest) -> HttpResponse:
         context["action_items"] = my_action_items(engineer)
         context["today"] = timezone.localdate()
         context["feed"] = serve.feed_links(request, token, serve.Feed(serve.MY_SHIFTS, ""))
+        context |= my_time_off(request, engineer)
     return render(request, "portal/me.html", context)
 
 

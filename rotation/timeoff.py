@@ -21,9 +21,9 @@ from django.db import transaction
 
 from portal.models import Actor, AuditEntry
 from rotation import schedule
-from rotation.actions import RosterError
+from rotation.actions import RosterError, future_overrides
 from rotation.effective import effective_schedules, stretches_of
-from rotation.models import Engineer, Rotation, TimeOff, schedule_of
+from rotation.models import Engineer, Override, Rotation, TimeOff, schedule_of
 from rotation.schedule import Duty
 from rotation.stretches import Reason, Stretch
 from rotation.swaps import engineer_of, is_manager, plan_swap, refuse, stints_of
@@ -254,37 +254,59 @@ def _away(rows: Sequence[TimeOff], start: datetime, end: datetime) -> bool:
     return any(_overlaps(window(row), start, end) for row in rows)
 
 
+@dataclass
+class Setting:
+    """What weighing swaps in one rotation reads once: the plan and future overrides (for
+    ``plan_swap``), the other active members, their time off and their past year on call."""
+
+    plan: schedule.RotationPlan
+    overrides: list[Override]
+    partners: list[Engineer]
+    away: dict[int, list[TimeOff]]
+    weeks_on_call: dict[str, int]
+
+    @classmethod
+    def read(cls, rotation: Rotation, engineer: Engineer, now: datetime) -> Setting | None:
+        plan = schedule_of(rotation)
+        if plan is None:
+            return None
+        partners = [
+            m.engineer
+            for m in rotation.memberships.select_related("engineer")
+            if m.engineer.is_active and m.engineer.pk != engineer.pk
+        ]
+        everyone = {p.pk: p for p in [engineer, *partners]}
+        away: dict[int, list[TimeOff]] = defaultdict(list)
+        horizon = now + PARTNER_HORIZON + timedelta(weeks=3)
+        for row in TimeOff.objects.filter(
+            engineer_id__in=everyone,
+            ends_on__gte=(now - timedelta(days=2)).date(),
+            starts_on__lte=horizon.date(),
+        ):
+            row.engineer = everyone[row.engineer_id]
+            away[row.engineer_id].append(row)
+        counts = weeks_on_call((p.email for p in partners), now) if partners else {}
+        return cls(plan, future_overrides(rotation, now), partners, away, counts)
+
+
 def swap_partners(
-    rotation: Rotation, engineer: Engineer, stint_start: datetime, now: datetime
+    rotation: Rotation,
+    engineer: Engineer,
+    stint_start: datetime,
+    now: datetime,
+    *,
+    setting: Setting | None = None,
 ) -> list[Proposal]:
     """Ranked swaps that would take ``engineer``'s stint from ``stint_start`` off them: each
     other active member's stints in the next 16 weeks that have not started and that
     ``plan_swap`` accepts (the rules checked on the schedule as it would be)."""
-    plan = schedule_of(rotation)
-    if plan is None or plan.stint_slots(stint_start) is None:
+    setting = setting or Setting.read(rotation, engineer, now)
+    if setting is None or setting.plan.stint_slots(stint_start) is None:
         return []
-    partners = [
-        m.engineer
-        for m in rotation.memberships.select_related("engineer")
-        if m.engineer.is_active and m.engineer.pk != engineer.pk
-    ]
-    if not partners:
-        return []
-    away: dict[int, list[TimeOff]] = defaultdict(list)
-    horizon = now + PARTNER_HORIZON + timedelta(weeks=2)
-    everyone = [engineer, *partners]
-    by_pk = {p.pk: p for p in everyone}
-    for row in TimeOff.objects.filter(
-        engineer__in=everyone,
-        ends_on__gte=(now - timedelta(days=2)).date(),
-        starts_on__lte=horizon.date(),
-    ):
-        row.engineer = by_pk[row.engineer_id]
-        away[row.engineer_id].append(row)
-    counts = weeks_on_call((p.email for p in partners), now)
+    plan, away = setting.plan, setting.away
     mine = stint_window(plan, stint_start)
     found: list[Proposal] = []
-    for partner in partners:
+    for partner in setting.partners:
         shadows = [
             span
             for booking in plan.shadows
@@ -294,22 +316,23 @@ def swap_partners(
             if theirs_start <= now:
                 continue
             try:
-                plan_swap(rotation, engineer, stint_start, partner, theirs_start, now=now)
+                plan_swap(
+                    rotation,
+                    engineer,
+                    stint_start,
+                    partner,
+                    theirs_start,
+                    now=now,
+                    state=(plan, setting.overrides),
+                )
             except RosterError:
                 continue
             theirs = stint_window(plan, theirs_start)
             free = not _away(away[partner.pk], *mine) and not _away(away[engineer.pk], *theirs)
             shadowing = any(_overlaps(s, *mine) or _overlaps(s, *theirs) for s in shadows)
+            weeks = setting.weeks_on_call[partner.email]
             found.append(
-                Proposal(
-                    rotation,
-                    stint_start,
-                    theirs_start,
-                    partner,
-                    free,
-                    shadowing,
-                    counts[partner.email],
-                )
+                Proposal(rotation, stint_start, theirs_start, partner, free, shadowing, weeks)
             )
     return ranked(found)
 
@@ -317,12 +340,20 @@ def swap_partners(
 def proposals_for(
     engineer: Engineer, found: Sequence[Collision], now: datetime
 ) -> dict[tuple[int, datetime], list[Proposal]]:
-    """Ranked proposals for each colliding stint, keyed by (rotation id, stint start)."""
+    """Ranked proposals for each colliding stint, keyed by (rotation id, stint start); each
+    rotation's setting is read once, however many stints collide."""
     proposals: dict[tuple[int, datetime], list[Proposal]] = {}
+    settings_: dict[int, Setting | None] = {}
     for collision in found:
-        if collision.stint is None:
+        rotation = collision.rotation
+        if collision.stint is None or (rotation.id, collision.stint) in proposals:
             continue
-        key = (collision.rotation.id, collision.stint)
-        if key not in proposals:
-            proposals[key] = swap_partners(collision.rotation, engineer, collision.stint, now)
+        if rotation.id not in settings_:
+            settings_[rotation.id] = Setting.read(rotation, engineer, now)
+        setting = settings_[rotation.id]
+        proposals[rotation.id, collision.stint] = (
+            swap_partners(rotation, engineer, collision.stint, now, setting=setting)
+            if setting is not None
+            else []
+        )
     return proposals
