@@ -38,6 +38,8 @@ from rotation.timetable import WeekRow
 
 # A refused form is kept in the session for the page it returns to, so nothing typed is lost.
 PENDING = "time_off_form"
+# /me/ offers this many people first for each stint, the other weeks folded away.
+SHOWN = 5
 # Which field a refusal of the action belongs beside.
 RULE_FIELD = {"time-off-overlap": "starts_on"}
 
@@ -50,6 +52,20 @@ class StintTrouble:
     stint: datetime | None
     collisions: list[Collision]
     proposals: list[Proposal]
+
+    @property
+    def best(self) -> list[Proposal]:
+        """Each partner's best-ranked proposal, best first, up to ``SHOWN``."""
+        firsts: dict[int, Proposal] = {}
+        for proposal in self.proposals:
+            firsts.setdefault(proposal.partner.pk, proposal)
+        return list(firsts.values())[:SHOWN]
+
+    @property
+    def others(self) -> list[Proposal]:
+        """The rest, in rank order: other weeks of the same people."""
+        shown = set(map(id, self.best))
+        return [p for p in self.proposals if id(p) not in shown]
 
 
 def _troubles(engineer: Engineer, rows: list[TimeOff], now: datetime) -> list[StintTrouble]:

@@ -142,11 +142,11 @@ def test_rotation_page_marks_everyones_collisions(
     away(cast["alice"])
     login(client, "dave")
     page = client.get("/rotations/platform/?week=2026-12-29").content.decode()
-    assert "Alice is away during their primary week (30 Dec \N{EN DASH} 2 Jan)" in page
+    assert "Alice is away (30 Dec \N{EN DASH} 2 Jan) during their primary week" in page
     assert 'class="primary away"' in page
     login(client, "alice")
     page = client.get("/rotations/platform/?week=2026-12-29").content.decode()
-    assert "Your time off collides with your primary week" in page
+    assert "Your time off (30 Dec \N{EN DASH} 2 Jan) collides with your primary week" in page
 
 
 def test_pages_query_counts_are_flat_in_time_off_rows(
