@@ -35,6 +35,7 @@ from pagerduty.sync import sync_policy
 from portal.actions import ensure_managers_group, rotate_api_token
 from rotation.actions import create_override
 from rotation.models import Engineer
+from rotation.timeoff import record_time_off
 from runbooks.actions import save_page
 from runbooks.imports import import_folder
 from runbooks.models import Runbook
@@ -69,6 +70,8 @@ NOT_PAGES = {
     "logout": "a POST form in the top bar",
     "api_oncall": "JSON API",
     "api_schedule": "JSON API",
+    "api_time_off": "JSON API",
+    "api_time_off_item": "JSON API",
     "feeds:feed": "an iCalendar feed",
     "feeds:calendars_rotate": "POST only",
     "portal:api_token_rotate": "POST only",
@@ -79,6 +82,9 @@ NOT_PAGES = {
     "runbooks:preview": "an htmx fragment of the editor",
     "runbooks:restore": "POST only",
     "runbooks:reviewed": "POST only",
+    "rotation:time_off_add": "POST only (the form on /me/)",
+    "rotation:time_off_delete": "POST only",
+    "rotation:time_off_propose": "POST only",
 }
 
 
@@ -113,6 +119,16 @@ def busy_team() -> dict[str, Any]:
         ends_at=now + timedelta(days=1, hours=4),
         reason="Erin at the dentist",
         by=carol.user,
+    )
+    # Alice away in her primary week five weeks on: /me/, the dashboard and the rotation page
+    # show the collision (and /me/ the swap proposals).
+    record_time_off(
+        people["alice"],
+        start + timedelta(weeks=5, days=1),
+        start + timedelta(weeks=5, days=2),
+        "family",
+        by=alice,
+        now=now,
     )
     import_folder(DEMO_RUNBOOKS)
     failover = Runbook.objects.get(title="Database failover")
