@@ -140,7 +140,8 @@ def time_off_add(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Time off recorded: {_days(row.starts_on, row.ends_on)}.")
             return redirect("/me/#time-off")
-    request.session[PENDING] = {"data": request.POST.dict(), "errors": errors}
+    typed = {name: request.POST.get(name, "") for name in form.fields}
+    request.session[PENDING] = {"data": typed, "errors": errors}
     return redirect("/me/#time-off")
 
 
@@ -163,8 +164,8 @@ def propose_from_time_off(request: HttpRequest) -> HttpResponse:
     rotation = get_object_or_404(Rotation, slug=request.POST.get("rotation", ""))
     partner = get_object_or_404(Engineer, email=request.POST.get("with", ""))
     try:
-        mine = datetime.fromisoformat(request.POST.get("mine", ""))
-        theirs = datetime.fromisoformat(request.POST.get("theirs", ""))
+        mine = _instant(request.POST.get("mine", ""))
+        theirs = _instant(request.POST.get("theirs", ""))
         propose_swap(rotation, me, mine, partner, theirs, by=user, note="time off")
     except ValueError:
         messages.error(request, "That proposal was not understood; pick one from the list.")
@@ -178,6 +179,14 @@ def propose_from_time_off(request: HttpRequest) -> HttpResponse:
             f"{mine.astimezone(rotation.zone):%a %-d %b}. They have been emailed.",
         )
     return redirect("/me/#time-off")
+
+
+def _instant(text: str) -> datetime:
+    """An ISO 8601 instant with its offset, as the page's buttons send them."""
+    when = datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        raise ValueError(f"{text} has no offset")
+    return when
 
 
 def _me(user: User) -> Engineer:

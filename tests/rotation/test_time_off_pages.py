@@ -182,3 +182,18 @@ def test_pages_query_counts_are_flat_in_time_off_rows(
     assert page.count('class="warning collision"') == 1
     with django_assert_max_num_queries(12):
         client.get("/me/")  # remembered: the proposals are not worked out again
+
+
+def test_one_click_with_a_tampered_instant_is_refused_not_a_crash(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    login(client, "alice")
+    fields = {
+        "rotation": "platform",
+        "mine": "2026-12-22T18:00:00",  # no offset
+        "theirs": "2026-12-08T18:00:00+00:00",
+        "with": "bob@example.com",
+    }
+    page = client.post("/me/time-off/propose/", fields, follow=True).content.decode()
+    assert "was not understood" in page
+    assert not Swap.objects.exists()
