@@ -21,7 +21,7 @@ from portal.stamp import Stamps, pick, remember, stamps
 from portal.viewer import signed_in_user
 from rotation.actions import RosterError
 from rotation.forms import TimeOffForm
-from rotation.models import Engineer, Rotation, TimeOff
+from rotation.models import Engineer, Rotation, Swap, SwapStatus, TimeOff
 from rotation.schedule import Duty
 from rotation.swaps import engineer_of, propose_swap
 from rotation.timeoff import (
@@ -108,7 +108,12 @@ def my_time_off(request: HttpRequest, engineer: Engineer) -> dict[str, object]:
 
     key = ("my_time_off", engineer.pk)
     troubles = remember(key, pick(found, "schedule"), now, compute)
+    stints = [t.stint for t in troubles if t.stint is not None]
+    pending = Swap.objects.filter(
+        proposer=engineer, status=SwapStatus.PROPOSED, proposer_stint__in=stints
+    ).select_related("partner")
     return {
+        "time_off_pending": list(pending) if stints else [],
         "time_off_form": form,
         "time_off_rows": rows,
         "time_off_troubles": troubles,

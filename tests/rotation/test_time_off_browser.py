@@ -97,7 +97,12 @@ def test_alice_records_time_off_sees_the_collision_and_proposes_a_swap(
     first_button.focus()
     page.keyboard.press("Enter")  # reachable from the keyboard
     expect(page.locator(".messages")).to_contain_text(f"Swap proposed to {partner}")
+    expect(page.locator("#time-off .pending")).to_contain_text(
+        f"You proposed this swap to {partner}"
+    )
     screenshot(page, "time-off-proposed-desktop")
+    if os.environ.get("SCREENSHOTS"):
+        page.locator("#time-off").screenshot(path=SCREENSHOTS / "time-off-section-proposed.png")
 
     swap = Swap.objects.get()
     assert swap.proposer == people["alice"]

@@ -97,6 +97,7 @@ def test_one_click_proposes_the_swap_and_tells_the_partner(
     )
     assert Notice.objects.filter(key=f"swap-proposed:{swap.id}", to="bob@example.com").exists()
     assert "Swap proposed to Bob" in response.content.decode()
+    assert "You proposed this swap to <strong>Bob</strong>" in response.content.decode()
 
 
 def test_one_click_for_a_stint_that_is_not_mine_is_refused(
@@ -180,7 +181,7 @@ def test_pages_query_counts_are_flat_in_time_off_rows(
     assert after[0] <= before[0] and after[1] <= before[1]
     page = client.get("/me/").content.decode()
     assert page.count('class="warning collision"') == 1
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         client.get("/me/")  # remembered: the proposals are not worked out again
 
 
