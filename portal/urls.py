@@ -6,7 +6,7 @@ from django.urls import include, path
 
 from portal import views
 from portal.forms import LoginForm
-from rotation import api_swaps
+from rotation import api_swaps, api_time_off
 from rotation import views as rotation_views
 
 portal_patterns = (
@@ -44,5 +44,7 @@ urlpatterns = [
     path("api/v1/swaps/<int:swap_id>/accept", api_swaps.accept_endpoint, name="api_swap_accept"),
     path("api/v1/swaps/<int:swap_id>/decline", api_swaps.decline_endpoint, name="api_swap_decline"),
     path("api/v1/swaps/<int:swap_id>/cancel", api_swaps.cancel_endpoint, name="api_swap_cancel"),
+    path("api/v1/time-off", api_time_off.time_off_api, name="api_time_off"),
+    path("api/v1/time-off/<int:pk>", api_time_off.time_off_item_api, name="api_time_off_item"),
     path("admin/", admin.site.urls),
 ]

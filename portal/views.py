@@ -39,6 +39,7 @@ from rotation.models import Engineer, Override
 from rotation.oncall import on_call_now
 from rotation.swaps import is_manager
 from rotation.views_swaps import my_swaps
+from rotation.views_time_off import my_time_off, time_off_line
 from runbooks.models import Runbook
 
 # The dashboard names my next shift when it starts within this (a roster of 40 comes round
@@ -63,6 +64,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     my_zone = me.time_zone if me else ""
     context = {
         "my_shift": my_shift_line(me, found, now) if me else "",
+        "time_off": time_off_line(me, found, now) if me else "",
         "cards": rotation_cards(my_zone, user.is_staff, found, now),
         "sync": remember(
             ("sync_status",),
@@ -192,6 +194,7 @@ def me(request: HttpRequest) -> HttpResponse:
         context["feed"] = serve.feed_links(request, token, serve.Feed(serve.MY_SHIFTS, ""))
         context.update(my_covers(engineer, manager=is_manager(user)))
         context["swaps"] = my_swaps(engineer, timezone.now())
+        context |= my_time_off(request, engineer)
     return render(request, "portal/me.html", context)
 
 

@@ -22,6 +22,7 @@ from portal.notices import tell
 from rotation import rules, schedule
 from rotation.actions import (
     RosterError,
+    ScheduleState,
     check_effective,
     future_overrides,
     lock_rotation,
@@ -92,9 +93,13 @@ def plan_swap(
     *,
     now: datetime,
     ref: int | None = None,
+    state: ScheduleState | None = None,
 ) -> SwapPlan:
-    """The schedule with the swap applied, or RosterError naming the rule it breaks."""
-    plan = schedule_of(rotation)
+    """The schedule with the swap applied, or RosterError naming the rule it breaks.
+
+    ``state`` (the plan and future overrides, as read under the lock) spares the reads when
+    one caller weighs many swaps of the same schedule (``rotation.timeoff``)."""
+    plan, overrides = state if state is not None else (schedule_of(rotation), None)
     if plan is None:
         raise refuse("no-roster", f"{rotation.name} has no roster yet")
     if proposer.pk == partner.pk:
@@ -119,7 +124,8 @@ def plan_swap(
         raise refuse("swap-stint", "the two stints are the same")
     swap = schedule.StintSwap(proposer.email, mine, partner.email, theirs, ref=ref)
     after = dataclasses.replace(plan, swaps=(*plan.swaps, swap))
-    overrides = future_overrides(rotation, now)
+    if overrides is None:
+        overrides = future_overrides(rotation, now)
     check_effective(rotation, (plan, overrides), (after, overrides), now=now)
     changes = rules.weeks_changed(plan, after, now, now + PREVIEW)
     return SwapPlan(after, changes)

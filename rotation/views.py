@@ -28,6 +28,7 @@ from rotation.oncall import (
     person,
     rotations_named,
 )
+from rotation.views_time_off import away_in
 
 
 def bearer_user_id(request: HttpRequest, found: Stamps | None, now: datetime) -> int | None:
@@ -133,4 +134,5 @@ def rotation_schedule(request: HttpRequest, slug: str) -> HttpResponse:
     grid = timetable.schedule_grid(rotation, around, now)
     context = {"grid": grid, "rotation": rotation, "me": me, "my_zone": me.time_zone if me else ""}
     context |= rotation_covers(rotation)
+    context["rows"] = away_in(grid.rows, now)  # each week with who is away during it
     return render(request, "rotation/schedule.html", context)

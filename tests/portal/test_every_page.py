@@ -36,6 +36,7 @@ from portal.actions import ensure_managers_group, rotate_api_token
 from rotation.actions import create_override
 from rotation.models import Engineer
 from rotation.swaps import propose_swap
+from rotation.timeoff import record_time_off
 from runbooks.actions import save_page
 from runbooks.imports import import_folder
 from runbooks.models import Runbook
@@ -79,6 +80,8 @@ NOT_PAGES = {
     "rotation:swap_accept": "POST only",
     "rotation:swap_decline": "POST only",
     "rotation:swap_cancel": "POST only",
+    "api_time_off": "JSON API",
+    "api_time_off_item": "JSON API",
     "feeds:feed": "an iCalendar feed",
     "feeds:calendars_rotate": "POST only",
     "portal:api_token_rotate": "POST only",
@@ -89,6 +92,9 @@ NOT_PAGES = {
     "runbooks:preview": "an htmx fragment of the editor",
     "runbooks:restore": "POST only",
     "runbooks:reviewed": "POST only",
+    "rotation:time_off_add": "POST only (the form on /me/)",
+    "rotation:time_off_delete": "POST only",
+    "rotation:time_off_propose": "POST only",
 }
 
 
@@ -123,6 +129,16 @@ def busy_team() -> dict[str, Any]:
         ends_at=now + timedelta(days=1, hours=4),
         reason="Erin at the dentist",
         by=carol.user,
+    )
+    # Alice away in her primary week five weeks on: /me/, the dashboard and the rotation page
+    # show the collision (and /me/ the swap proposals).
+    record_time_off(
+        people["alice"],
+        start + timedelta(weeks=5, days=1),
+        start + timedelta(weeks=5, days=2),
+        "family",
+        by=alice,
+        now=now,
     )
     import_folder(DEMO_RUNBOOKS)
     failover = Runbook.objects.get(title="Database failover")

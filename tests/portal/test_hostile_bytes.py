@@ -25,7 +25,7 @@ from feeds.actions import feed_token_of
 from feeds.models import FeedFetch
 from incidents import actions as incidents
 from incidents.models import ActionItem, CustomerUpdate, Postmortem
-from rotation.models import Rotation
+from rotation.models import Engineer, Rotation, TimeOff
 from rotation.roster_file import RosterFileError, load_roster
 from runbooks.models import Runbook
 
@@ -56,6 +56,9 @@ def root(db: None) -> User:
         by=root,
     )
     incidents.draft_update(incident, by=root)
+    engineer = Engineer.objects.order_by("pk").first()
+    assert engineer is not None
+    TimeOff.objects.create(engineer=engineer, starts_on=now.date(), ends_on=now.date())
     return root
 
 
@@ -66,6 +69,8 @@ def sample_kwargs(root: User) -> dict[str, dict[str, object]]:
     runbook = Runbook.objects.order_by("pk").first()
     assert runbook is not None
     pk = update.incident_id
+    time_off = TimeOff.objects.order_by("pk").first()
+    assert time_off is not None
     return {
         "feeds:feed": {"token": feed_token_of(root).token, "name": "platform.all"},
         "rotation:schedule": {"slug": "platform"},
@@ -93,6 +98,8 @@ def sample_kwargs(root: User) -> dict[str, dict[str, object]]:
                 "api_swap_cancel",
             )
         },
+        "rotation:time_off_delete": {"pk": time_off.pk},
+        "api_time_off_item": {"pk": time_off.pk},
     }
 
 
