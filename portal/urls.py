@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from portal import views
 from portal.forms import LoginForm
+from rotation import api_roster
 from rotation import views as rotation_views
 
 portal_patterns = (
@@ -39,5 +40,16 @@ urlpatterns = [
     path("runbooks/", include("runbooks.urls")),
     path("api/v1/oncall", rotation_views.oncall_api, name="api_oncall"),
     path("api/v1/schedule", rotation_views.schedule_api, name="api_schedule"),
+    path("api/v1/rotations/<slug:slug>/preview", api_roster.preview_api, name="api_roster_preview"),
+    path(
+        "password/set/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/set/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("admin/", admin.site.urls),
 ]

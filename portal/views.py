@@ -30,7 +30,7 @@ from portal.auth import attempted_username
 from portal.models import ApiToken
 from portal.stamp import Stamps, pick, remember, stamps
 from portal.viewer import signed_in_user
-from rotation import timetable
+from rotation import onboarding, timetable
 from rotation.effective import stretches_of
 from rotation.models import Engineer
 from rotation.oncall import on_call_now
@@ -153,7 +153,7 @@ def me(request: HttpRequest) -> HttpResponse:
     shifts, incidents' action items and a calendar feed."""
     user = signed_in_user(request)
     engineer = Engineer.objects.filter(user=user).first()
-    context: dict[str, object] = {"engineer": engineer}
+    context: dict[str, object] = {"engineer": engineer, **onboarding.me_context(engineer)}
     if engineer is not None:
         token = feed_token_of(user).token
         context["mine"] = timetable.my_shifts(engineer, timezone.now())
