@@ -196,7 +196,11 @@ def first_free_week(
     if plan is None:
         return None
     zone = ZoneInfo(engineer.time_zone or rotation.time_zone)
-    away = list(TimeOff.objects.filter(engineer=engineer, ends_on__gte=now.date()))
+    away = (
+        list(TimeOff.objects.filter(engineer=engineer, ends_on__gte=now.date()))
+        if engineer.pk
+        else []
+    )
     start = schedule.next_handoff(plan, now)
     for _ in range(within):
         bounds = schedule.slot_bounds(plan, start)

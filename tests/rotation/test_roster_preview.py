@@ -16,7 +16,7 @@ from rotation.actions import RosterError, create_override, plan_roster, save_ros
 from rotation.models import Engineer, Override, Rotation, Shift, schedule_of
 from rotation.roster_mail import days
 from rotation.roster_preview import placements, preview_roster, suggest_place
-from rotation.schedule import RotationPlan, shifts_between
+from rotation.schedule import Duty, RotationPlan, shifts_between
 from tests.conftest import NOW, login, make_engineer
 
 pytestmark = pytest.mark.django_db
@@ -190,7 +190,7 @@ def test_a_cover_a_roster_edit_breaks_is_flagged_and_told(
     plan = schedule_of(platform)
     assert plan is not None
     held = {s.role: s.member for s in shifts_between(plan, start, start + timedelta(hours=1))}
-    holder = Engineer.objects.get(email=held["primary"])
+    holder = Engineer.objects.get(email=held[Duty.PRIMARY])
     taker = next(e for e in cast.values() if e.email not in held.values() and e.name != "Carol")
     cover = create_override(
         platform,
