@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from portal.actions import rotate_api_token
 from portal.models import Notice
 from portal.notices import send_pending
 from rotation.actions import RosterError, create_override, plan_roster, save_roster
@@ -222,3 +223,22 @@ def test_a_refused_roster_raises_and_saves_nothing(
     with pytest.raises(RosterError):
         preview_roster(platform, [cast["alice"]], now=NOW)
     assert platform.eras.count() == eras
+
+
+def test_a_script_previews_with_a_bearer_token_and_no_csrf_in_few_queries(
+    platform: Rotation, cast: dict[str, Engineer], django_assert_max_num_queries: Any
+) -> None:
+    carol = cast["carol"].user
+    assert carol is not None
+    token = rotate_api_token(carol, by=None, replacing="none")
+    client = Client(enforce_csrf_checks=True)
+    members = ["alice@example.com", "dave@example.com", "bob@example.com", "erin@example.com"]
+    with django_assert_max_num_queries(30):
+        response = client.post(
+            URL,
+            {"members": members},
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert response.status_code == 200, response.content
+    assert response.json()["changes"]
