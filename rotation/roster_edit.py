@@ -22,7 +22,13 @@ from django.template.loader import render_to_string
 from portal.models import Actor, AuditEntry
 from portal.notices import tell
 from rotation import schedule
-from rotation.actions import RosterError, RosterPlan, lock_rotation, save_roster
+from rotation.actions import (
+    RosterError,
+    RosterPlan,
+    deactivate_engineer,
+    lock_rotation,
+    save_roster,
+)
 from rotation.models import Engineer, OnboardingStep, Rotation
 from rotation.roster_preview import first_free_week
 
@@ -109,12 +115,14 @@ def save_roster_edit(
     by: Actor,
     now: datetime,
     site: tuple[str, bool] = ("localhost", False),
+    deactivate: Sequence[str] = (),
 ) -> RosterPlan:
     """Save the order the page previewed: create the newcomer (and their login, emailing a
     link to set a password), book joiners' shadow weeks, start their onboarding checklists.
 
     Refused, writing nothing, when someone saved the roster since the page was opened, or
-    when the result would break a rule."""
+    when the result would break a rule. Leavers named in ``deactivate`` are made inactive too
+    (refused, with the rest, while another roster or a future override still names them)."""
     lock_rotation(rotation)
     if version != roster_version(rotation):
         raise refuse(
@@ -128,6 +136,8 @@ def save_roster_edit(
         _create_engineer(newcomer, by=by, site=site)
     found = proposal(rotation, wanted, None, now=now)
     plan = save_roster(rotation, found.members, found.shadows, by=by, now=now)
+    for leaver in Engineer.objects.filter(email__in=set(deactivate) - set(wanted)):
+        deactivate_engineer(leaver, by=by, now=now)
     for member in found.members:
         if member.email in found.joiners:
             OnboardingStep.objects.bulk_create(

@@ -47,6 +47,7 @@ def roster_page(request: HttpRequest, slug: str) -> HttpResponse:
                         by=user,
                         now=now,
                         site=(request.get_host(), request.is_secure()),
+                        deactivate=request.POST.getlist("deactivate"),
                     )
                 except RosterError as error:
                     stale = error.problems[0].code == "stale"

@@ -213,3 +213,28 @@ def test_a_new_engineer_form_with_errors_keeps_what_was_typed(
     text = response.content.decode()
     assert 'value="Sam"' in text and "Enter their email address" in text
     assert not User.objects.filter(username="not-an-email").exists()
+
+
+def test_a_leaver_can_be_deactivated_with_the_save_unless_an_override_still_names_them(
+    client: Client, platform: Rotation, cast: dict[str, Engineer]
+) -> None:
+    login(client, "carol")
+    rest = [email for email in ORDER if email != "erin@example.com"]
+    data = state(platform, rest, op="save", previewed=",".join(rest), deactivate="erin@example.com")
+    start = NOW + timedelta(days=47)
+    override = create_override(
+        platform,
+        role="secondary",
+        engineer=cast["erin"],
+        starts_at=start,
+        ends_at=start + timedelta(hours=2),
+        by=None,
+    )
+    page = client.post(PAGE, data).content.decode()
+    assert "holds an override" in page
+    assert current(platform) == ORDER  # nothing saved: the roster edit went with the refusal
+    override.delete()
+    assert client.post(PAGE, {**data, "version": roster_version(platform)}).status_code == 302
+    cast["erin"].refresh_from_db()
+    assert not cast["erin"].is_active
+    assert current(platform) == rest
