@@ -59,6 +59,7 @@ SCREENSHOT_PAGES = {
     "incidents:detail": "incident",
     "runbooks:page": "runbook",
     "admin:rotation_rotation_change": "admin-roster",
+    "rotation:roster": "roster",
 }
 
 # Pages that are not HTML for people, or that only answer a POST.
@@ -79,6 +80,10 @@ NOT_PAGES = {
     "runbooks:preview": "an htmx fragment of the editor",
     "runbooks:restore": "POST only",
     "runbooks:reviewed": "POST only",
+    "rotation:onboarding_tick": "POST only",
+    "api_roster_preview": "JSON API, POST only",
+    "password_reset_confirm": "reached from the emailed link to set a password",
+    "password_reset_complete": "reached after setting a password",
 }
 
 

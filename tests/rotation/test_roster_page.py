@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import User
@@ -200,6 +201,10 @@ def test_a_manager_creates_a_newcomer_with_a_login_and_a_link_to_set_a_password(
     send_pending()
     [link] = [m for m in mailoutbox if m.to == ["sam@example.com"] and "password" in m.subject]
     assert "/password/set/" in link.body
+    url = next(word for word in link.body.split() if "/password/set/" in word)
+    anonymous = Client()
+    form = anonymous.get(urlsplit(url).path, follow=True)
+    assert form.status_code == 200 and "new_password1" in form.content.decode()
     assert Notice.objects.filter(key__startswith="login-created:").count() == 1
 
 
