@@ -25,7 +25,7 @@ from feeds.actions import feed_token_of
 from feeds.models import FeedFetch
 from incidents import actions as incidents
 from incidents.models import ActionItem, CustomerUpdate, Postmortem
-from rotation.models import Rotation
+from rotation.models import Engineer, OnboardingStep, Rotation
 from rotation.roster_file import RosterFileError, load_roster
 from runbooks.models import Runbook
 
@@ -66,6 +66,11 @@ def sample_kwargs(root: User) -> dict[str, dict[str, object]]:
     runbook = Runbook.objects.order_by("pk").first()
     assert runbook is not None
     pk = update.incident_id
+    step, _ = OnboardingStep.objects.get_or_create(
+        rotation=Rotation.objects.get(slug="platform"),
+        engineer=Engineer.objects.order_by("pk").first(),
+        step="read_guide",
+    )
     return {
         "feeds:feed": {"token": feed_token_of(root).token, "name": "platform.all"},
         "rotation:schedule": {"slug": "platform"},
@@ -79,6 +84,10 @@ def sample_kwargs(root: User) -> dict[str, dict[str, object]]:
         "runbooks:history": {"slug": runbook.slug},
         "runbooks:restore": {"slug": runbook.slug, "number": 1},
         "runbooks:reviewed": {"slug": runbook.slug},
+        "rotation:roster": {"slug": "platform"},
+        "rotation:onboarding_tick": {"pk": step.pk},
+        "api_roster_preview": {"slug": "platform"},
+        "password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
     }
 
 
