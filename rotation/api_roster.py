@@ -24,7 +24,7 @@ from portal.stamp import stamps
 from rotation.actions import RosterError
 from rotation.models import Rotation
 from rotation.roster_edit import proposal
-from rotation.roster_preview import preview_roster
+from rotation.roster_preview import explain, preview_roster
 from rotation.swaps import is_manager
 from rotation.views import bearer_user_id
 
@@ -91,7 +91,8 @@ def preview_api(request: HttpRequest, slug: str) -> JsonResponse:
         found = proposal(rotation, members, None, now=now)
         preview = preview_roster(rotation, found.members, found.shadows, now=now)
     except RosterError as error:
-        return refusal(str(error), error.problems[0].code)
+        message = "; ".join(explain(p.code, p.message, len(members)) for p in error.problems)
+        return refusal(message, error.problems[0].code)
     answer = preview.as_json()
     answer["shadow_weeks"] = {
         email: week.isoformat() if week else None for email, week in found.joiners.items()

@@ -20,6 +20,7 @@ from rotation.models import Engineer, Rotation
 from rotation.roster_edit import NewEngineer, Proposal, proposal, roster_version
 from rotation.roster_preview import (
     RosterPreview,
+    explain,
     leaver_commitments,
     placements,
     preview_roster,
@@ -209,13 +210,3 @@ def shadow_primary_name(preview: RosterPreview | None, week: date | None) -> str
             engineer = Engineer.objects.filter(email=shift.member).first()
             return engineer.name if engineer else shift.member
     return ""
-
-
-def explain(code: str, message: str, count: int) -> str:
-    """The rules' refusals, said for the page: a leaver who would leave too few is common."""
-    if code == "too-few":
-        return (
-            f"A rotation needs at least two people on call; this order has {count}. "
-            "Add someone before removing anyone else."
-        )
-    return message[:1].upper() + message[1:]

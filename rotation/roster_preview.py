@@ -230,3 +230,13 @@ def leaver_commitments(
         .select_related("proposer", "partner")
     )
     return covers, swaps
+
+
+def explain(code: str, message: str, count: int) -> str:
+    """The rules' refusals, said for the page: a leaver who would leave too few is common."""
+    if code == "too-few":
+        return (
+            f"A rotation needs at least two people on call; this order has {count}. "
+            "Add someone before removing anyone else."
+        )
+    return message[:1].upper() + message[1:]

@@ -15,7 +15,8 @@ from rotation import onboarding
 from rotation.actions import RosterError
 from rotation.models import OnboardingStep, Rotation
 from rotation.roster_edit import save_roster_edit
-from rotation.roster_page import RosterState, apply, explain, page_view
+from rotation.roster_page import RosterState, apply, page_view
+from rotation.roster_preview import explain
 from rotation.swaps import is_manager
 
 

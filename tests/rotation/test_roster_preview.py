@@ -96,7 +96,7 @@ def test_the_api_refuses_a_roster_of_one_naming_the_rule(
     response = client.post(URL, {"members": ["alice@example.com"]}, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["rule"] == "too-few"
-    assert "at least two" in response.json()["error"]
+    assert "at least two people on call; this order has 1" in response.json()["error"]
 
 
 def test_an_engineer_may_not_preview(
