@@ -4,12 +4,17 @@ works in place and asks for a new preview."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from portal.actions import ensure_managers_group
+from rotation import onboarding
 from rotation.models import Engineer, OnboardingStep, ShadowBooking
+from rotation.roster_edit import roster_version, save_roster_edit
 from tests.conftest import make_engineer
 from tests.portal.test_browser import DESKTOP, PHONE, log_in, screenshot, team_three_weeks_in
 
@@ -75,3 +80,32 @@ def test_a_manager_adds_a_newcomer_and_sees_the_preview_before_saving(
     order = list(rotation.memberships.order_by("position").values_list("engineer__name", flat=True))
     assert order.index("Alice") == 1
     screenshot(page, "roster-saved-desktop")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_shadow_weeks_primary_ticks_the_newcomers_checklist_on_me(
+    live_server: LiveServer, page: Page
+) -> None:
+    rotation, people = team_three_weeks_in()
+    sam = make_engineer("sam")
+    save_roster_edit(
+        rotation,
+        [*rotation.memberships.values_list("engineer__email", flat=True), sam.email],
+        None,
+        version=roster_version(rotation),
+        by=None,
+        now=timezone.now(),
+    )
+    checklist = onboarding.checklist(rotation, sam)
+    primary = people[checklist.primary.split("@")[0]] if checklist.primary else None
+    assert primary is not None
+    page.set_viewport_size(PHONE)
+    log_in(page, live_server, primary.email)
+    page.goto(f"{live_server.url}/me/")
+    card = page.locator("section.onboarding")
+    expect(card).to_contain_text("Sam's onboarding (Platform)")
+    card.get_by_role("button", name=re.compile("Attend a handoff")).click()
+    expect(page.locator("section.onboarding")).to_contain_text("1 of 4 done")
+    no_sideways_scroll(page)
+    screenshot(page, "onboarding-phone")
