@@ -6,7 +6,7 @@ from django.urls import include, path
 
 from portal import views
 from portal.forms import LoginForm
-from rotation import api_swaps, api_time_off
+from rotation import api_roster, api_swaps, api_time_off
 from rotation import views as rotation_views
 
 portal_patterns = (
@@ -46,5 +46,16 @@ urlpatterns = [
     path("api/v1/swaps/<int:swap_id>/cancel", api_swaps.cancel_endpoint, name="api_swap_cancel"),
     path("api/v1/time-off", api_time_off.time_off_api, name="api_time_off"),
     path("api/v1/time-off/<int:pk>", api_time_off.time_off_item_api, name="api_time_off_item"),
+    path("api/v1/rotations/<slug:slug>/preview", api_roster.preview_api, name="api_roster_preview"),
+    path(
+        "password/set/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/set/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("admin/", admin.site.urls),
 ]

@@ -31,7 +31,7 @@ from portal.auth import attempted_username
 from portal.models import ApiToken
 from portal.stamp import Stamps, pick, remember, stamps
 from portal.viewer import signed_in_user
-from rotation import timetable
+from rotation import onboarding, timetable
 from rotation.cover_views import flagged_covers, my_covers
 from rotation.effective import stretches_of
 from rotation.flags import MANAGERS
@@ -185,7 +185,7 @@ def me(request: HttpRequest) -> HttpResponse:
     shifts, incidents' action items and a calendar feed."""
     user = signed_in_user(request)
     engineer = Engineer.objects.filter(user=user).first()
-    context: dict[str, object] = {"engineer": engineer}
+    context: dict[str, object] = {"engineer": engineer, **onboarding.me_context(engineer)}
     if engineer is not None:
         token = feed_token_of(user).token
         context["mine"] = timetable.my_shifts(engineer, timezone.now())

@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from portal.models import Actor, AuditEntry, user_or_none
 from rotation import rules, schedule
@@ -31,6 +30,7 @@ from rotation.models import (
     Shift,
     schedule_of,
 )
+from rotation.roster_mail import tell_roster_change
 
 # Materialised shifts reach this far back, for calendars and the dashboard's history.
 HISTORY = timedelta(days=35)
@@ -155,23 +155,17 @@ def save_roster(
             email: {label: [d.isoformat() for d in days] for label, days in change.items()}
             for email, change in plan.changes.items()
         }
-        effective = plan.effective.isoformat()
-        AuditEntry.record(
+        entry = AuditEntry.record(
             "roster.saved",
             rotation.slug,
             by=by,
             members=[member.email for member in members],
-            effective=effective,
+            effective=plan.effective.isoformat(),
             changes=changes,
         )
-        if changes:
-            transaction.on_commit(
-                lambda: async_task(
-                    "rotation.jobs.tell_people_of_roster_change", rotation.id, effective, changes
-                )
-            )
+        tell_roster_change(rotation, entry.pk, plan.effective, plan.changes)
     materialise_shifts(rotation, now=now, spec=plan.after)
-    if rotation.pk and plan.is_change:
+    if plan.before is not None:
         # A cover or swap naming someone who no longer holds its window or stint is
         # flagged and its people told, never moved onto someone else.
         flag_broken(rotation, now=now)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from rotation import cover_views, views, views_swaps, views_time_off
+from rotation import cover_views, roster_views, views, views_swaps, views_time_off
 
 app_name = "rotation"
 urlpatterns = [
@@ -35,4 +35,6 @@ urlpatterns = [
     path("me/time-off/", views_time_off.time_off_add, name="time_off_add"),
     path("me/time-off/<int:pk>/delete/", views_time_off.time_off_delete, name="time_off_delete"),
     path("me/time-off/propose/", views_time_off.propose_from_time_off, name="time_off_propose"),
+    path("rotations/<slug:slug>/roster/", roster_views.roster_page, name="roster"),
+    path("onboarding/<int:pk>/tick/", roster_views.onboarding_tick, name="onboarding_tick"),
 ]

@@ -25,7 +25,7 @@ from feeds.actions import feed_token_of
 from feeds.models import FeedFetch
 from incidents import actions as incidents
 from incidents.models import ActionItem, CustomerUpdate, Postmortem
-from rotation.models import Engineer, Rotation, TimeOff
+from rotation.models import Engineer, OnboardingStep, Rotation, TimeOff
 from rotation.roster_file import RosterFileError, load_roster
 from runbooks.models import Runbook
 
@@ -71,6 +71,11 @@ def sample_kwargs(root: User) -> dict[str, dict[str, object]]:
     pk = update.incident_id
     time_off = TimeOff.objects.order_by("pk").first()
     assert time_off is not None
+    step, _ = OnboardingStep.objects.get_or_create(
+        rotation=Rotation.objects.get(slug="platform"),
+        engineer=Engineer.objects.order_by("pk").first(),
+        step="read_guide",
+    )
     return {
         "feeds:feed": {"token": feed_token_of(root).token, "name": "platform.all"},
         "rotation:schedule": {"slug": "platform"},
@@ -100,6 +105,10 @@ def sample_kwargs(root: User) -> dict[str, dict[str, object]]:
         },
         "rotation:time_off_delete": {"pk": time_off.pk},
         "api_time_off_item": {"pk": time_off.pk},
+        "rotation:roster": {"slug": "platform"},
+        "rotation:onboarding_tick": {"pk": step.pk},
+        "api_roster_preview": {"slug": "platform"},
+        "password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
     }
 
 
