@@ -38,7 +38,7 @@ from rotation.flags import MANAGERS
 from rotation.models import Engineer, Override
 from rotation.oncall import on_call_now
 from rotation.swaps import is_manager
-from rotation.views_swaps import my_swaps
+from rotation.views_swaps import my_swaps, swaps_line
 from rotation.views_time_off import my_time_off, time_off_line
 from runbooks.models import Runbook
 
@@ -65,6 +65,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         "my_shift": my_shift_line(me, found, now) if me else "",
         "time_off": time_off_line(me, found, now) if me else "",
+        "swaps": swaps_line(me, found, now) if me else "",
         "cards": rotation_cards(my_zone, user.is_staff, found, now),
         "sync": remember(
             ("sync_status",),

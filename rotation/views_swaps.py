@@ -19,9 +19,12 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from portal.stamp import Stamps, pick, remember
 from portal.viewer import signed_in_user
 from rotation import schedule, swaps
 from rotation.actions import RosterError
@@ -288,3 +291,33 @@ def decide_swap(request: HttpRequest, swap_id: int, action: str) -> HttpResponse
     else:
         messages.success(request, done)
     return redirect("portal:me")
+
+
+def swaps_line(me: Engineer, found: Stamps | None, now: datetime) -> str:
+    """The dashboard's line about swaps waiting for my answer or voided by a roster change;
+    '' when there are none. Remembered until the schedule changes."""
+
+    def render_line() -> tuple[str, datetime | None]:
+        waiting = Q(partner=me, status=SwapStatus.PROPOSED, proposer_stint__gt=now)
+        voided = Q(status=SwapStatus.ACCEPTED, flagged_at__isnull=False) & (
+            Q(proposer=me) | Q(partner=me)
+        )
+        rows = list(
+            Swap.objects.filter(waiting | voided).values_list(
+                "status", "proposer_stint", "partner_stint"
+            )
+        )
+        asked = [min(mine, theirs) for status, mine, theirs in rows if status == "proposed"]
+        asked = [start for start in asked if start > now]
+        counts = {
+            "waiting": len(asked),
+            "voided": len(rows) - sum(r[0] == "proposed" for r in rows),
+        }
+        if not any(counts.values()):
+            return "", None
+        first = [min(asked)] if asked else []
+        html = render_to_string("rotation/_my_swaps.html#dashboard_line", counts)
+        # Remembered until the first proposal's stint starts (it can no longer be accepted).
+        return mark_safe(html), first[0] if first else None
+
+    return remember(("swaps_line", me.pk), pick(found, "schedule"), now, render_line)

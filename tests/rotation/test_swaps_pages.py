@@ -140,3 +140,16 @@ def test_me_is_flat_in_queries_with_many_swaps(
     login(client, "alice")
     assert Swap.objects.count() >= 3
     assert queries() <= one
+
+
+def test_the_dashboard_tells_bob_a_proposal_waits_for_his_answer(
+    client: Client, platform: Rotation
+) -> None:
+    login(client, "alice")
+    client.post("/swaps/new/", form("send"))
+    assert "waiting for your answer" not in client.get("/").content.decode()  # Alice's own
+    login(client, "bob")
+    dashboard = client.get("/").content.decode()
+    assert "1 swap proposal waiting for your answer" in dashboard
+    client.post(f"/swaps/{Swap.objects.get().id}/decline/")
+    assert "waiting for your answer" not in client.get("/").content.decode()
