@@ -9,21 +9,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date, datetime
-from functools import wraps
 from typing import Any
 
-from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
-from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from portal.stamp import stamps
 from rotation.actions import RosterError
+from rotation.api_auth import json_api, refusal
 from rotation.models import Engineer, TimeOff
 from rotation.oncall import iso_z, person
 from rotation.schedule import Problem
@@ -38,52 +33,8 @@ from rotation.timeoff import (
     upcoming_time_off,
     window,
 )
-from rotation.views import bearer_user_id
 
 ApiView = Callable[[HttpRequest, User], HttpResponse]
-
-
-def refusal(message: str, rule: str, status: int = 400) -> JsonResponse:
-    return JsonResponse({"error": message, "rule": rule}, status=status)
-
-
-def _csrf_refused(request: HttpRequest) -> HttpResponse | None:
-    def no_view(request: HttpRequest) -> HttpResponse:
-        return HttpResponse()
-
-    return CsrfViewMiddleware(no_view).process_view(request, no_view, (), {})
-
-
-def api_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Authenticates by bearer token or session (401 JSON otherwise). Only a bearer token
-    skips the CSRF check: a browser's session POST must carry the token as any form does."""
-
-    @login_not_required
-    @csrf_exempt
-    @never_cache
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user_id = bearer_user_id(request, stamps("people"), timezone.now())
-        if user_id is not None:
-            user = User.objects.get(pk=user_id)
-        elif request.user.is_authenticated:
-            refused = _csrf_refused(request)
-            if refused is not None:
-                return refusal("CSRF check failed: send the CSRF token", "csrf", 403)
-            user = request.user
-        else:
-            response = refusal("log in, or send Authorization: Bearer <your API token>", "login")
-            response.status_code = 401
-            response["WWW-Authenticate"] = 'Bearer realm="oncall"'
-            return response
-        try:
-            return view(request, user, *args, **kwargs)
-        except PermissionDenied as error:
-            return refusal(str(error) or "you may not do that", "forbidden", 403)
-        except RosterError as error:
-            return refusal(str(error), error.problems[0].code)
-
-    return wrapped
 
 
 def time_off_json(row: TimeOff) -> dict[str, object]:
@@ -143,7 +94,7 @@ def _problem(message: str) -> Problem:
     return Problem("invalid", message)
 
 
-@api_view
+@json_api
 @require_http_methods(["GET", "POST"])
 def time_off_api(request: HttpRequest, user: User) -> HttpResponse:
     """GET: my time off that has not ended. POST {start, end, note}: record it; answers the
@@ -178,7 +129,7 @@ def answer(engineer: Engineer, row: TimeOff, now: datetime) -> dict[str, object]
     }
 
 
-@api_view
+@json_api
 @require_http_methods(["DELETE"])
 def time_off_item_api(request: HttpRequest, user: User, pk: int) -> HttpResponse:
     """DELETE: removes my time off (a manager: anyone's); someone else's is not found."""

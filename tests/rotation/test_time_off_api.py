@@ -102,7 +102,7 @@ def test_a_login_without_an_engineer_gets_403(client: Client, platform: Rotation
     login(client, "mallory")
     response = post(client, {"start": "2027-01-04", "end": "2027-01-05"})
     assert response.status_code == 403
-    assert response.json()["rule"] == "forbidden"
+    assert response.json()["rule"] == "permission"
     assert not TimeOff.objects.exists()
 
 
