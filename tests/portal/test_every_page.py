@@ -82,6 +82,7 @@ NOT_PAGES = {
     "api_swap_decline": "JSON API",
     "api_swap_cancel": "JSON API",
     "rotation:swap_accept": "POST only",
+    "rotation:cover_decide": "POST only (take, accept, decline or cancel a cover)",
     "rotation:swap_decline": "POST only",
     "rotation:swap_cancel": "POST only",
     "api_time_off": "JSON API",
