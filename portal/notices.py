@@ -27,9 +27,22 @@ def tell(key: str, to: str, subject: str, body: str) -> bool:
     _, created = Notice.objects.get_or_create(
         key=key[:200], defaults={"to": to, "subject": subject[:200], "body": body}
     )
-    if created:
-        transaction.on_commit(lambda: async_task("portal.notices.send_pending"), robust=True)
+    if created and not _sender_queued():
+        transaction.on_commit(_queue_sender, robust=True)
     return created
+
+
+def _queue_sender() -> None:
+    async_task("portal.notices.send_pending")
+
+
+def _sender_queued() -> bool:
+    """Whether this transaction will already queue the sender on commit: one task sends every
+    notice, so a roster edit that tells a hundred people queues one, not a hundred."""
+    connection = transaction.get_connection()
+    return connection.in_atomic_block and any(
+        callback is _queue_sender for _, callback, _ in connection.run_on_commit
+    )
 
 
 def send_pending(*, now: datetime | None = None) -> str:

@@ -234,21 +234,35 @@ def schedule_year_url(now: datetime) -> str:
 
 def seed_changes(rotation: Any, members: list[Any], now: datetime) -> str:
     """SWAPS accepted stint swaps, COVERS covers and TIME_OFF time-off ranges, all valid: each
-    swap exchanges stints their people hold once the swaps before it apply, and each cover
-    stands in for whoever holds its window then, so the readers do the whole work."""
+    swap exchanges stints their people hold once the swaps before it apply, and keeps the rules
+    both now and after ``edit_roster`` reverses the order (the freshness check's edit must be
+    accepted); each cover stands in for whoever holds its window, taken by someone from
+    outside the roster (who can never hold the other role). The readers do the whole work."""
     import dataclasses
     import random
 
-    from rotation import schedule
-    from rotation.models import Override, Swap, TimeOff, schedule_of
+    from rotation import rules, schedule
+    from rotation.models import Engineer, Override, Swap, TimeOff, schedule_of
 
     chance = random.Random(13)
     plan = schedule_of(rotation)
     assert plan is not None
     ids = {member.email: member.id for member in members}
+    emails = [member.email for member in members]
+    edit_at = schedule.next_handoff(plan, now)
     # Stints from eight weeks back (newer than any seeded roster era) to two years ahead.
     first = rotation.calendar.handoff_day_at_or_before(now - timedelta(weeks=8))
     handoffs = [rotation.calendar.handoff_at(first + timedelta(weeks=w)) for w in range(110)]
+    week = timedelta(weeks=1)
+
+    def keeps_rules(candidate: Any, starts: tuple[datetime, datetime]) -> bool:
+        edited = schedule.with_roster(candidate, emails[::-1], edit_at)
+        return not any(
+            rules.effective_problems(version, [], start - week, start + 3 * week)
+            for version in (candidate, edited)
+            for start in starts
+        )
+
     swaps: list[schedule.StintSwap] = []
     while len(swaps) < SWAPS:
         one, other = chance.sample(handoffs, 2)
@@ -265,8 +279,10 @@ def seed_changes(rotation: Any, members: list[Any], now: datetime) -> str:
         ):
             continue
         swap = schedule.StintSwap(holders[one], one, holders[other], other, ref=len(swaps))
-        plan = dataclasses.replace(plan, swaps=(*plan.swaps, swap))
-        swaps.append(swap)
+        candidate = dataclasses.replace(plan, swaps=(*plan.swaps, swap))
+        if keeps_rules(candidate, (one, other)):
+            plan = candidate
+            swaps.append(swap)
     Swap.objects.bulk_create(
         Swap(
             rotation=rotation,
@@ -279,6 +295,9 @@ def seed_changes(rotation: Any, members: list[Any], now: datetime) -> str:
         )
         for number, swap in enumerate(swaps)
     )
+    takers = Engineer.objects.bulk_create(
+        Engineer(name=f"Cover {n}", email=f"cover{n}@example.com") for n in range(3)
+    )
     covers: list[Any] = []
     number = 0
     while len(covers) < COVERS:
@@ -290,14 +309,13 @@ def seed_changes(rotation: Any, members: list[Any], now: datetime) -> str:
         slot = schedule.shifts_between(plan, start, start + timedelta(hours=4))
         if len(slot) != 2:
             continue
-        holders = {s.role: s.member for s in slot}
-        taker = next(m for m in members if m.email not in holders.values())
+        holder = next(s.member for s in slot if s.role == role)
         covers.append(
             Override(
                 rotation=rotation,
                 role=role.value,
-                engineer=taker,
-                covers_id=ids[holders[role]],
+                engineer=takers[number % len(takers)],
+                covers_id=ids[holder],
                 starts_at=start,
                 ends_at=start + timedelta(hours=4),
                 reason="bench cover",
@@ -318,31 +336,33 @@ def seed_changes(rotation: Any, members: list[Any], now: datetime) -> str:
 
 
 def edit_roster(at: str) -> dict[str, Any]:
-    """Reverse the roster order (from the next handoff); say who the engine now puts on call."""
-    from rotation.stretches import on_call_at
-
+    """Reverse the roster order (from the next handoff); say who the effective schedule (covers
+    and swaps applied) now puts on call."""
     _setup_django()
     from django.utils import timezone
 
     from rotation.actions import save_roster
-    from rotation.models import Engineer, Rotation
+    from rotation.models import Rotation
+    from rotation.oncall import on_call
 
     rotation = Rotation.objects.get(slug="bench")
     order = [
         m.engineer for m in rotation.memberships.select_related("engineer").order_by("position")
     ]
     plan = save_roster(rotation, order[::-1], by=None)
-    names = dict(Engineer.objects.values_list("email", "name"))
-    now = on_call_at(plan.after, timezone.now())
-    later = on_call_at(plan.after, datetime.fromisoformat(at))
-    assert now is not None and later is not None
+    (now,) = on_call([rotation], timezone.now())
+    (later,) = on_call([rotation], datetime.fromisoformat(at))
+    now_json, later_json = now.as_json(), later.as_json()
     return {
         "effective": plan.effective.isoformat(),
         "now": {
-            "next_primary": names[now.next_primary],
-            "next_secondary": names[now.next_secondary],
+            "next_primary": now_json["next"]["primary"]["name"],
+            "next_secondary": now_json["next"]["secondary"]["name"],
         },
-        "at": {"primary": names[later.primary], "secondary": names[later.secondary]},
+        "at": {
+            "primary": later_json["primary"]["name"],
+            "secondary": later_json["secondary"]["name"],
+        },
     }
 
 
