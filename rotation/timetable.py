@@ -128,6 +128,7 @@ class UpcomingShift:
     zone: str  # shown in: the person's own zone, else the rotation's
     is_current: bool
     covering: Engineer | None = None
+    reason: str = "rostered"  # a stretches.Reason: "swap with", not "covering", for a swap
 
 
 @dataclass
@@ -174,6 +175,7 @@ def my_shifts(engineer: Engineer, now: datetime) -> MyShifts:
                 engineer.time_zone or rotation.time_zone,
                 s.start <= now,
                 effective.person(s.covering),
+                s.reason.value,
             )
             for s in final
             if s.member == engineer.email and s.end > now

@@ -153,3 +153,15 @@ def test_the_dashboard_tells_bob_a_proposal_waits_for_his_answer(
     assert "1 swap proposal waiting for your answer" in dashboard
     client.post(f"/swaps/{Swap.objects.get().id}/decline/")
     assert "waiting for your answer" not in client.get("/").content.decode()
+
+
+def test_me_says_swap_with_not_covering_for_a_swapped_week(
+    client: Client, platform: Rotation
+) -> None:
+    login(client, "alice")
+    client.post("/swaps/new/", form("send"))
+    login(client, "bob")
+    client.post(f"/swaps/{Swap.objects.get().id}/accept/")
+    me = client.get("/me/").content.decode()
+    assert '<span class="covering">swap with Alice</span>' in me
+    assert "covering Alice" not in me
