@@ -274,6 +274,9 @@ def seed_changes(rotation: Any, members: list[Any], now: datetime) -> str:
             )
             for start in (one, other)
         }
+        # The freshness check reads the weeks around the edit: they stay as the roster says.
+        if any(edit_at - week <= start < edit_at + 2 * week for start in (one, other)):
+            continue
         if holders[one] == holders[other] or not all(
             schedule.stint_of(plan, member, start) for start, member in holders.items()
         ):
@@ -307,7 +310,7 @@ def seed_changes(rotation: Any, members: list[Any], now: datetime) -> str:
         number += 1
         role = schedule.Duty.PRIMARY if number % 2 else schedule.Duty.SECONDARY
         slot = schedule.shifts_between(plan, start, start + timedelta(hours=4))
-        if len(slot) != 2:
+        if len(slot) != 2 or edit_at - week <= start < edit_at + 2 * week:
             continue
         holder = next(s.member for s in slot if s.role == role)
         covers.append(
