@@ -30,6 +30,7 @@ from tests.bench_report import (
     DASHBOARD,
     DURATION,
     ONE_QUERY_304,
+    ONE_QUERY_BYTES,
     ROSTERS,
     ROUNDS,
     THREADS,
@@ -329,6 +330,7 @@ def bench_roster(engineers: int, wrk: str | None, secret: str) -> Result:
             "runbook": (seeded["runbook"], {"Cookie": seeded["cookie"]}, 200),
             "feed": (feed, {}, 200),
         }
+        pages["floor bytes"] = (f"{ONE_QUERY_BYTES}?n={seeded['schedule_bytes']}", {}, 200)
         loads: dict[str, list[Load]] = {page: [] for page in [*pages, "feed 304", "floor 304"]}
         with gunicorn(env, workdir) as base:
             pages["feed 304"] = (feed, {"If-None-Match": etag_of(base, feed)}, 304)

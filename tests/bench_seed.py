@@ -214,6 +214,7 @@ def prepare(engineers: int) -> dict[str, Any]:
         "feed": feed,
         "runbook": runbook,
         "schedule": schedule_url,
+        "schedule_bytes": len(script.get(schedule_url).content),
         "changes": seeded_changes,
         # What a browser sends: the session, and the CSRF cookie its first page set.
         "cookie": "; ".join(
