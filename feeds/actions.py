@@ -22,6 +22,7 @@ from portal.models import Actor, AuditEntry, SecretKeyFingerprint, hash_token
 from portal.stamp import stamps
 from rotation.effective import effective_schedule
 from rotation.models import Rotation
+from rotation.stretches import Reason
 
 # Published shifts reach from before the feeds' month back to beyond their year ahead.
 PUBLISHED_BACK = timedelta(days=40)
@@ -35,6 +36,7 @@ class _Published:
     engineer_id: int
     person_name: str
     covering_name: str
+    reason: str
     starts_at: datetime
     ends_at: datetime
     partners: list[dict[str, str]]
@@ -135,6 +137,7 @@ def _final_schedule(rotation: Rotation, start: datetime, end: datetime) -> dict[
             beside,
             # Only when set, so that rostered events keep the fingerprints they had.
             *([covering] if covering else []),
+            *(["swap"] if shift.reason == Reason.SWAP else []),
         ]
         published[ical.event_uid(rotation.pk, shift)] = _Published(
             rotation_id=rotation.pk,
@@ -142,6 +145,7 @@ def _final_schedule(rotation: Rotation, start: datetime, end: datetime) -> dict[
             engineer_id=person.pk,
             person_name=person.name,
             covering_name=covering,
+            reason=shift.reason.value if covering else "",
             starts_at=shift.start,
             ends_at=shift.end,
             partners=beside,

@@ -188,9 +188,11 @@ def event_uid(rotation_id: int, shift: Stretch) -> str:
 ROLE_TITLES = {Duty.PRIMARY: "Primary", Duty.SECONDARY: "Secondary", Duty.SHADOW: "Shadow"}
 
 
-def summary(role: Duty, person: str, rotation: str, covering: str = "") -> str:
-    """ "Primary on call: Alice Nguyen (Platform)", and ", covering Bob Okafor" for a cover."""
-    whom = f", covering {covering}" if covering else ""
+def summary(role: Duty, person: str, rotation: str, covering: str = "", reason: str = "") -> str:
+    """ "Primary on call: Alice Nguyen (Platform)", and ", covering Bob Okafor" for a cover or
+    override, ", swap with Bob Okafor" for a swapped stint."""
+    word = "swap with" if reason == "swap" else "covering"
+    whom = f", {word} {covering}" if covering else ""
     return f"{ROLE_TITLES[role]} on call: {person} ({rotation}){whom}"
 
 

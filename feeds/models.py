@@ -99,6 +99,8 @@ class PublishedShift(models.Model):
     person_name = models.CharField(max_length=200)
     # Whom the person covers in this piece (an override or cover), "" when rostered.
     covering_name = models.CharField(max_length=200, blank=True, default="")
+    # Why, when someone is covered: "swap" reads "swap with", the others "covering".
+    reason = models.CharField(max_length=10, blank=True, default="")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     # Who holds the partner roles during this piece: [{"role", "name", "from"}], "from" in ISO.

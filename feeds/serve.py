@@ -249,7 +249,7 @@ def render_feed(
         ical.FeedEvent(
             uid=row.uid,
             summary=ical.summary(
-                Duty(row.role), row.person_name, row.rotation.name, row.covering_name
+                Duty(row.role), row.person_name, row.rotation.name, row.covering_name, row.reason
             ),
             description=ical.describe(
                 Duty(row.role),

@@ -125,10 +125,15 @@ def test_swap_appears_in_both_peoples_calendar_feeds(
     accept_swap(propose(platform, cast), by=cast["bob"].user)
     week = handoff(platform, ALICE_STINT) + timedelta(days=1)
     _, body, _ = fetch(client, token_of(cast["bob"]), "my-shifts")
-    assert "Secondary on call: Bob (Platform)" in str(event_at(body, week)["SUMMARY"])
+    # A swap is no cover: the event says whose week Bob took in exchange.
+    assert str(event_at(body, week)["SUMMARY"]) == (
+        "Secondary on call: Bob (Platform), swap with Alice"
+    )
     _, body, _ = fetch(client, token_of(cast["alice"]), "my-shifts")
     later = handoff(platform, BOB_STINT) + timedelta(days=1)
-    assert "Secondary on call: Alice (Platform)" in str(event_at(body, later)["SUMMARY"])
+    assert str(event_at(body, later)["SUMMARY"]) == (
+        "Secondary on call: Alice (Platform), swap with Bob"
+    )
 
 
 def test_decline_leaves_the_schedule_and_tells_the_proposer(
