@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -25,12 +26,18 @@ class EditConflictError(Exception):
 
 
 def resolver() -> Callable[[str], str | None]:
-    """Wiki-link titles to page URLs, case aside (one query)."""
-    urls = {
-        title.lower(): Runbook(slug=slug).get_absolute_url()
-        for slug, title in Runbook.objects.values_list("slug", "title")
-    }
-    return lambda title: urls.get(title.strip().lower())
+    """Wiki-link titles to page URLs, case aside, else by the slug the title makes (one query).
+
+    A wiki's file names turn spaces into hyphens, so an imported "On-call-guide.md" is titled
+    "On call guide"; the link [[On-call guide]] still finds it through their common slug."""
+    pages = list(Runbook.objects.values_list("slug", "title"))
+    urls = {title.lower(): Runbook(slug=slug).get_absolute_url() for slug, title in pages}
+    by_slug = {slug: Runbook(slug=slug).get_absolute_url() for slug, _ in pages}
+
+    def resolve(title: str) -> str | None:
+        return urls.get(title.strip().lower()) or by_slug.get(slugify(title)[:100])
+
+    return resolve
 
 
 def unique_slug(title: str) -> str:
@@ -96,13 +103,16 @@ def save_page(
 def rerender_links_to(title: str) -> int:
     """Render again the pages whose text may link to ``title``."""
     resolve = resolver()
-    # Any page that mentions the title and has a wiki link is a candidate (a link may be
-    # spaced or wrapped); only those that really link to it are written.
-    candidates = Runbook.objects.filter(body__icontains=title, body__contains="[[")
+    # Any page with a wiki link that mentions each word of the title is a candidate (a link may
+    # be spaced, wrapped or hyphenated); only those that really link to it are written.
+    candidates = Runbook.objects.filter(body__contains="[[")
+    for word in re.findall(r"\w+", title):
+        candidates = candidates.filter(body__icontains=word)
+    slug = slugify(title)[:100]
     done = 0
     for page in candidates:
         rendered = markdown.render_page(page.body, resolve)
-        if title.lower() in {link.lower() for link in rendered.links}:
+        if slug in {slugify(link)[:100] for link in rendered.links}:
             Runbook.objects.filter(pk=page.pk).update(html=rendered.html, toc=rendered.toc)
             done += 1
     return done

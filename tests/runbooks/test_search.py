@@ -467,3 +467,13 @@ def test_a_synonym_is_marked_in_the_snippet_as_the_word_typed_is() -> None:
     [hit] = search.search("database outage")
     # The body says neither word, so the snippet is the title, both words marked.
     assert hit.snippet == "<mark>Database</mark> <mark>failover</mark>"
+
+
+def test_every_wiki_link_of_the_demo_runbooks_leads_to_a_page(demo_runbooks: None) -> None:
+    # Issue 14: the Handoff checklist's [[On-call guide]] pointed to a page that did not exist.
+    from runbooks.markdown import MISSING_PAGE
+    from runbooks.models import Runbook
+
+    pages = {runbook.slug: runbook.html for runbook in Runbook.objects.all()}
+    assert "on-call-guide" in pages  # the wiki's file On-call-guide.md
+    assert [slug for slug, html in pages.items() if MISSING_PAGE in html] == []
