@@ -8,7 +8,14 @@ from django import forms
 from django.utils import timezone
 
 from incidents import rules
-from incidents.models import TIME_FIELDS, ActionItem, Incident, Postmortem, PostmortemStatus
+from incidents.models import (
+    TIME_FIELDS,
+    ActionItem,
+    HeadsUp,
+    Incident,
+    Postmortem,
+    PostmortemStatus,
+)
 from rotation.models import Engineer
 
 
@@ -127,3 +134,35 @@ class IncidentFilter(forms.Form):
     service = forms.CharField(required=False)
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class HeadsUpForm(forms.ModelForm[HeadsUp]):
+    """Post a heads-up; times in the reader's zone, the model's rules give the field errors."""
+
+    class Meta:
+        model = HeadsUp
+        fields = [
+            "title",
+            "kind",
+            "starts_at",
+            "ends_at",
+            "services",
+            "owner",
+            "rollback",
+            "customer_facing",
+        ]
+        widgets = {
+            "starts_at": DateTimeInput(),
+            "ends_at": DateTimeInput(),
+            "kind": forms.RadioSelect,
+            "rollback": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        zone = timezone.get_current_timezone_name()
+        for name in ("starts_at", "ends_at"):
+            self.fields[name].help_text = f"In {zone}."
+        owner: Any = self.fields["owner"]
+        owner.queryset = Engineer.objects.filter(is_active=True)
+        self.fields["title"].widget.attrs["autofocus"] = True

@@ -258,3 +258,59 @@ class ActionItem(models.Model):
 
     def is_overdue(self, today: date) -> bool:
         return self.done_at is None and self.due_on < today
+
+
+class HeadsUpKind(models.TextChoices):
+    CHANGE = "change", "Disruptive change"
+    TEST = "test", "Test"
+    DOWNTIME = "downtime", "Planned downtime"
+
+
+class HeadsUp(models.Model):
+    """A planned disruptive change, test or downtime, posted so on-call knows before it starts
+    (the on-call guide: "let on-call know about disruptive changes or testing")."""
+
+    title = models.CharField("what", max_length=200)
+    kind = models.CharField(max_length=10, choices=HeadsUpKind.choices, default=HeadsUpKind.CHANGE)
+    starts_at = models.DateTimeField("starts")
+    ends_at = models.DateTimeField("ends")
+    services = models.CharField(
+        "affected services", max_length=300, blank=True, help_text="Comma-separated."
+    )
+    owner = models.ForeignKey(
+        Engineer,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="heads_ups",
+        help_text="Who runs it, if not you.",
+    )
+    rollback = models.TextField("how to roll back", blank=True, help_text="Required for a change.")
+    customer_facing = models.BooleanField("customers will notice", default=False)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        verbose_name = "heads-up"
+        verbose_name_plural = "heads-ups"
+        indexes = [models.Index(fields=["ends_at", "starts_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="heads_up_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        problems = rules.heads_up_problems(self.kind, self.starts_at, self.ends_at, self.rollback)
+        if problems:
+            raise ValidationError(problems)
+
+    def is_current(self, now: datetime) -> bool:
+        return self.starts_at <= now < self.ends_at

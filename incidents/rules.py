@@ -73,3 +73,34 @@ def update_template(
     if status != "resolved" and next_update is not None:
         lines += ["", f"Next update by {next_update:%H:%M} {zone_label}."]
     return "\n".join(lines)
+
+
+def heads_up_problems(
+    kind: str, starts_at: datetime | None, ends_at: datetime | None, rollback: str
+) -> dict[str, str]:
+    """Field errors for a heads-up: it must end after it starts, and a change needs a way back."""
+    problems: dict[str, str] = {}
+    if starts_at and ends_at and ends_at <= starts_at:
+        problems["ends_at"] = "It must end after it starts."
+    if kind == "change" and not rollback.strip():
+        problems["rollback"] = "A change needs a way to roll it back."
+    return problems
+
+
+def heads_up_notice(
+    kind_label: str, title: str, services: str, starts_at: datetime, ends_at: datetime
+) -> str:
+    """A customer notice to edit for planned work, in the customer updates' words and shape:
+    what is affected, what we are doing, and when (times as given, with their zone)."""
+    affected = services or "some of our services"
+    when = f"{starts_at:%a %-d %b %H:%M} to {ends_at:%a %-d %b %H:%M} {ends_at.tzname() or ''}"
+    return "\n".join(
+        [
+            f"{kind_label}: {title}",
+            "",
+            f"From {when.strip()}, {affected} may be briefly unavailable or slower than usual "
+            "while we carry out planned work.",
+            "",
+            "We will post an update here when it is done. We are sorry for the trouble.",
+        ]
+    )

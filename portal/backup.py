@@ -87,6 +87,7 @@ KEPT: tuple[str, ...] = (
     "incidents.customerupdate",
     "incidents.postmortem",
     "incidents.actionitem",
+    "incidents.headsup",
 )
 
 # What is not copied, and why: a model ("app.model") or a whole app ("app"). Written into the

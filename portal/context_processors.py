@@ -11,6 +11,7 @@ from django.urls import get_script_prefix, reverse
 NAVIGATION = (
     ("dashboard", "portal:dashboard"),
     ("incidents", "incidents:list"),
+    ("heads_up", "heads_up:board"),
     ("runbooks", "runbooks:list"),
     ("me", "portal:me"),
     ("calendars", "feeds:calendars"),

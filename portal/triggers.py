@@ -56,6 +56,7 @@ WATCHED: Mapping[Topic, tuple[str, ...]] = {
         "incidents_postmortem",
         "incidents_actionitem",
         "incidents_incident_runbooks",
+        "incidents_headsup",
     ),
     # A review is a field of the runbook row; the search index (runbooks_search) is derived.
     "runbooks": ("runbooks_runbook", "runbooks_revision"),

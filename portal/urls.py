@@ -37,6 +37,7 @@ urlpatterns = [
     path("", include("feeds.urls")),
     path("", include("pagerduty.urls")),
     path("incidents/", include("incidents.urls")),
+    path("heads-up/", include("incidents.heads_up_urls")),
     path("runbooks/", include("runbooks.urls")),
     path("api/v1/oncall", rotation_views.oncall_api, name="api_oncall"),
     path("api/v1/schedule", rotation_views.schedule_api, name="api_schedule"),

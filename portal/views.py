@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
@@ -23,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from feeds import serve
 from feeds.actions import feed_token_of
+from incidents import heads_up
 from incidents.queries import dashboard_summary, my_action_items
 from pagerduty.status import sync_status
 from pagerduty.sync import DELAY_MINUTES
@@ -74,6 +76,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             lambda: (sync_status([a.rotation for a in on_call_now(None, now, found)]), None),
         ),
         "incidents": incident_panel(me, found, now),
+        "heads_up": heads_up_panel(my_zone, found, now),
         "stale_runbooks": stale_runbooks_for(me, found, now),
         "flagged_covers": flagged_for(user, me, found, now),
     }
@@ -134,6 +137,21 @@ def incident_panel(me: Engineer | None, found: Stamps | None, now: datetime) -> 
 
     key = ("incident_panel", me.pk if me else None, today)
     return remember(key, pick(found, "incidents", "schedule"), now, render_panel)
+
+
+def heads_up_panel(my_zone: str, found: Stamps | None, now: datetime) -> str:
+    """What is on now or starts within seven days, in my zone (else the portal's): one query
+    when a heads-up is written, none while nothing changes; rendered again when the first one
+    starts or ends, or within the hour (the seven days' horizon moves)."""
+
+    def render_panel() -> tuple[str, datetime]:
+        with timezone.override(ZoneInfo(my_zone) if my_zone else None):
+            coming = heads_up.coming(now)
+            html = render_to_string("incidents/heads_up_panel.html", {"coming": coming})
+        edges = [t for h in coming for t in (h.starts_at, h.ends_at) if t > now]
+        return mark_safe(html), min([now + timedelta(hours=1), *edges])
+
+    return remember(("heads_up_panel", my_zone), pick(found, "incidents"), now, render_panel)
 
 
 def stale_runbooks_for(me: Engineer | None, found: Stamps | None, now: datetime) -> list[Runbook]:

@@ -36,6 +36,7 @@ from django.test.utils import CaptureQueriesContext
 
 from feeds.models import FeedToken
 from incidents import actions as incident_actions
+from incidents.heads_up import post_heads_up
 from incidents.models import Incident, Postmortem, TimelineEntry
 from portal import backup
 from portal.actions import ensure_managers_group, rotate_api_token
@@ -64,8 +65,8 @@ OTHER_KEY = "another-secret-key-that-made-nothing-here"
 @pytest.fixture
 def portal(client: Client, platform: Rotation, cast: dict[str, Engineer]) -> dict[str, Any]:
     """Alice's team after a week of use: an override, a runbook saved twice, an incident resolved
-    with its post-mortem, an action item and a customer update, calendar feeds subscribed to, an
-    API token, a direct permission and an admin log entry."""
+    with its post-mortem, an action item and a customer update, a heads-up, calendar feeds
+    subscribed to, an API token, a direct permission and an admin log entry."""
     alice, carol = cast["alice"].user, cast["carol"].user
     assert alice is not None and carol is not None
     alice.user_permissions.add(Permission.objects.get(codename="view_shift"))
@@ -157,6 +158,18 @@ def portal(client: Client, platform: Rotation, cast: dict[str, Engineer]) -> dic
         postmortem,
         {"title": "Canary releases", "owner": cast["erin"], "due_on": date(2026, 12, 16)},
         by=carol,
+    )
+    post_heads_up(
+        {
+            "title": "Postgres upgrade",
+            "kind": "change",
+            "starts_at": NOW + timedelta(days=1),
+            "ends_at": NOW + timedelta(days=1, hours=1),
+            "owner": cast["erin"],
+            "rollback": "Fail back to the old primary.",
+            "customer_facing": True,
+        },
+        by=alice,
     )
     LogEntry.objects.log_actions(carol.pk, [platform], CHANGE, "Changed name.", single_object=True)
     erin_token = token_of(cast["erin"])

@@ -101,6 +101,7 @@ READERS = {
     "on_call",
     "sync_status",
     "incident_panel",
+    "heads_up_panel",
     "stale_runbooks",
     "api_token",
     "calendar_feed",

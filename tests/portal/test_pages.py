@@ -115,8 +115,9 @@ def test_dashboard_query_count_is_flat(
     # effective schedule: eras, shadows, people, overrides), 5 for my shift's line (the same,
     # over a year), 3 for the incident panel, 2 for the runbooks due for review (alice is
     # primary), the accepted swaps, 2 for the covers that no longer apply (is she a
-    # manager; the covers), her time off, and the swaps waiting for her answer
-    with django_assert_max_num_queries(25):
+    # manager; the covers), her time off, the swaps waiting for her answer, and the heads-ups
+    # on now or within the week
+    with django_assert_max_num_queries(26):
         response = client.get("/")
     assert response.content.decode().count('class="card rotation"') == 7
     with django_assert_max_num_queries(3):  # nothing changed: the session, the stamp twice
@@ -223,7 +224,8 @@ def test_every_top_bar_link_opens_its_page(client: Client, platform: Rotation) -
     nav = page.split('<nav id="site-nav"', 1)[1].split("</nav>", 1)[0]
     links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', nav)
     assert [label for _, label in links] == [
-        *("Dashboard", "Incidents", "Runbooks", "My shifts", "Calendars", "Admin", "API token")
+        *("Dashboard", "Incidents", "Heads-up", "Runbooks", "My shifts", "Calendars"),
+        *("Admin", "API token"),
     ]
     for href, label in links:
         assert client.get(href).status_code == 200, label
