@@ -237,7 +237,7 @@ def test_the_rotation_page_shows_health_and_warns(
     # From 24 Nov to 1 Jan (00:00 Los Angeles) nobody passes 28 days: dave w0, w3, w4 (21 d);
     # alice w0, w1, w4 and w5 until the new year (21 d + 2 d 14 h); erin 16 d 14 h; bob 14 d.
     assert "of the quarter; the ceiling is 25%" not in page
-    assert "2.0 (2)" in page  # alice: 2 incidents in her 1 shift begun so far
+    assert "2.0 a shift (2)" in page  # alice: 2 incidents in her 1 shift begun so far
 
 
 def test_the_rotation_page_adds_one_query_for_health(
@@ -267,3 +267,14 @@ def test_me_shows_my_own_figures(
     page = client.get("/me/").content.decode()
     assert "Platform</a>: on call" in page
     assert "2 incidents in 1 shift as primary (2.0 a shift), 2 out of hours." in page
+
+
+def test_a_page_far_from_the_quarter_reads_the_quarter_on_its_own(
+    client: Client, platform: Rotation, incidents: list[Incident]
+) -> None:
+    # Weeks of 2029 and this quarter lie too far apart to read as one window: the health
+    # section still describes this quarter, from a read of its own.
+    login(client, "alice")
+    page = client.get("/rotations/platform/?week=2029-06-05").content.decode()
+    assert "1 Oct \N{EN DASH} 31 Dec 2026" in page
+    assert "2.0 a shift (2)" in page
