@@ -158,7 +158,7 @@ class MyShifts:
     my_secondary: timedelta = timedelta()
     team_size: int = 0
     team_total: timedelta = timedelta()
-    # What the figures were read from, from a day before the quarter (a rotation's own
+    # What the figures were read from, from two days before the quarter (a rotation's own
     # quarter may begin up to a day earlier than the person's): rotation health reuses it.
     schedules: list[EffectiveSchedule] = field(default_factory=list)
 
