@@ -33,7 +33,7 @@ from portal.auth import attempted_username
 from portal.models import ApiToken
 from portal.stamp import Stamps, pick, remember, stamps
 from portal.viewer import signed_in_user
-from rotation import onboarding, timetable
+from rotation import health_page, onboarding, timetable
 from rotation.cover_views import flagged_covers, my_covers
 from rotation.effective import stretches_of
 from rotation.flags import MANAGERS
@@ -207,7 +207,8 @@ def me(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"engineer": engineer, **onboarding.me_context(engineer)}
     if engineer is not None:
         token = feed_token_of(user).token
-        context["mine"] = timetable.my_shifts(engineer, timezone.now())
+        context["mine"] = mine = timetable.my_shifts(engineer, timezone.now())
+        context["health"] = health_page.my_health(engineer, mine.schedules, timezone.now())
         context["action_items"] = my_action_items(engineer)
         context["today"] = timezone.localdate()
         context["feed"] = serve.feed_links(request, token, serve.Feed(serve.MY_SHIFTS, ""))

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from rotation import schedule, stretches
+from rotation import schedule, stretches, weeks
 from rotation.models import Engineer, Override, Rotation, plans_of, schedule_of
 from rotation.schedule import Duty
 from rotation.stretches import Stretch
@@ -151,14 +151,6 @@ def shifts_begun(start: datetime, end: datetime) -> int:
     """How many weekly shifts (handoff to handoff) began in [start, end), across rotations:
     the denominator of "incidents per shift"."""
     return sum(
-        len(
-            {
-                s.slot_start
-                for s in effective.stretches
-                if s.role == Duty.PRIMARY
-                and s.slot_start is not None
-                and start <= s.slot_start < end
-            }
-        )
+        len(weeks.primary_slot_starts(effective.stretches, start, end))
         for effective in effective_schedules(list(Rotation.objects.all()), start, end)
     )

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-from rotation import schedule, weeks
+from rotation import health, schedule, weeks
 from rotation.effective import EffectiveSchedule, effective_schedule, effective_schedules
 from rotation.models import Engineer, Role, Rotation
 from rotation.stretches import Stretch
@@ -24,6 +24,8 @@ WEEKS_SHOWN = 16
 WEEKS_BEFORE = 4
 # "Me" lists shifts this far ahead: two quarters, for sprint planning.
 MY_HORIZON = timedelta(days=183)
+# The schedule page reads its weeks and the quarter in one go when they lie this close.
+ONE_READ = timedelta(days=400)
 
 
 @dataclass(frozen=True)
@@ -62,16 +64,30 @@ class ScheduleGrid:
     later: date
     shows_today: bool
     starts_on: date
+    # The schedule the rows were read from, and the window it covers (which ``also`` widens).
+    effective: EffectiveSchedule
+    covers: tuple[datetime, datetime]
 
 
-def schedule_grid(rotation: Rotation, around: date | None, now: datetime) -> ScheduleGrid:
+def schedule_grid(
+    rotation: Rotation,
+    around: date | None,
+    now: datetime,
+    also: tuple[datetime, datetime] | None = None,
+) -> ScheduleGrid:
     """The weeks around ``around`` (default: today in the rotation's zone), as held in the
-    effective schedule: the Primary and Secondary columns name who is really on call."""
+    effective schedule: the Primary and Secondary columns name who is really on call.
+
+    ``also`` is another window the caller wants read in the same queries (the quarter, for the
+    rotation's health); it is left out when the two lie too far apart to read as one."""
     today = now.astimezone(rotation.zone).date()
     around = around or today
     start = datetime.combine(around - WEEKS_BEFORE * WEEK, time(), tzinfo=rotation.zone)
     end = start + WEEKS_SHOWN * WEEK
-    effective = effective_schedule(rotation, start, end)
+    covers = (start, end)
+    if also is not None and max(end, also[1]) - min(start, also[0]) <= ONE_READ:
+        covers = (min(start, also[0]), max(end, also[1]))
+    effective = effective_schedule(rotation, *covers)
     found = [
         week
         for week in weeks.weeks_of(effective.stretches, rotation.zone)
@@ -103,6 +119,8 @@ def schedule_grid(rotation: Rotation, around: date | None, now: datetime) -> Sch
         later=around + step,
         shows_today=around == today,
         starts_on=rotation.starts_on,
+        effective=effective,
+        covers=covers,
     )
 
 
@@ -140,6 +158,9 @@ class MyShifts:
     my_secondary: timedelta = timedelta()
     team_size: int = 0
     team_total: timedelta = timedelta()
+    # What the figures were read from, from two days before the quarter (a rotation's own
+    # quarter may begin up to a day earlier than the person's): rotation health reuses it.
+    schedules: list[EffectiveSchedule] = field(default_factory=list)
 
     @property
     def my_weeks(self) -> float:
@@ -155,14 +176,12 @@ def my_shifts(engineer: Engineer, now: datetime) -> MyShifts:
     time on call since the quarter began against the average of everyone on the rosters."""
     # The quarter is the person's own, or the portal's when they set no zone.
     zone = ZoneInfo(engineer.time_zone or settings.TIME_ZONE)
-    local = now.astimezone(zone).date()
-    quarter = datetime.combine(
-        date(local.year, 3 * ((local.month - 1) // 3) + 1, 1), time(), tzinfo=zone
-    )
+    quarter, _ = health.quarter_of(now, zone)
     mine = MyShifts(zone=engineer.time_zone, quarter_start=quarter)
     held: dict[str, timedelta] = defaultdict(timedelta)
     rotations = list(Rotation.objects.all())
-    for effective in effective_schedules(rotations, quarter, now + MY_HORIZON):
+    mine.schedules = effective_schedules(rotations, quarter - timedelta(days=2), now + MY_HORIZON)
+    for effective in mine.schedules:
         rotation, spec, final = effective.rotation, effective.plan, effective.stretches
         if spec is None:
             continue

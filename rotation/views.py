@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 from portal.models import ApiToken, hash_token
 from portal.stamp import Stamps, pick, remember, stamps
 from portal.viewer import signed_in_user
-from rotation import timetable
+from rotation import health, health_page, timetable
 from rotation.cover_views import rotation_covers
 from rotation.effective import effective_schedule
 from rotation.models import Engineer, Rotation
@@ -134,8 +134,11 @@ def rotation_schedule(request: HttpRequest, slug: str) -> HttpResponse:
         except ValueError:
             messages.error(request, f"'{request.GET['week']}' is not a date like 2026-12-01.")
     me = Engineer.objects.filter(user=signed_in_user(request)).first()
-    grid = timetable.schedule_grid(rotation, around, now)
+    quarter = health.quarter_of(now, rotation.zone)
+    grid = timetable.schedule_grid(rotation, around, now, also=quarter)
     context = {"grid": grid, "rotation": rotation, "me": me, "my_zone": me.time_zone if me else ""}
+    if grid.has_roster:
+        context["health"] = health_page.quarter_health(rotation, now, grid.effective, grid.covers)
     context |= rotation_covers(rotation)
     context["rows"] = away_in(grid.rows, now)  # each week with who is away during it
     return render(request, "rotation/schedule.html", context)

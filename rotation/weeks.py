@@ -83,3 +83,13 @@ def time_on_call(
         if overlap > timedelta():
             held[shift.member][shift.role] += overlap
     return dict(held)
+
+
+def primary_slot_starts(final: Iterable[Stretch], start: datetime, end: datetime) -> set[datetime]:
+    """The handoffs in [start, end) that began a primary shift: one per weekly shift, however
+    many people held primary within it (the denominator of "incidents per shift")."""
+    return {
+        s.slot_start
+        for s in final
+        if s.role == Duty.PRIMARY and s.slot_start is not None and start <= s.slot_start < end
+    }
