@@ -147,6 +147,49 @@ def _acts_as(by: Actor, person: Engineer | None) -> bool:
     return is_manager(by) or (person is not None and me is not None and me.pk == person.pk)
 
 
+def _open_request(
+    rotation: Rotation,
+    kind: CoverKind,
+    role: str,
+    covered: Engineer,
+    taker: Engineer | None,
+    window: tuple[datetime, datetime],
+    note: str,
+    *,
+    by: Actor,
+) -> CoverRequest:
+    """Store an ask or an offer, with its audit entry (the caller has checked the rules)."""
+    request = CoverRequest.objects.create(
+        rotation=rotation,
+        kind=kind,
+        role=role,
+        covered=covered,
+        taker=taker,
+        starts_at=window[0],
+        ends_at=window[1],
+        note=note[:200],
+        created_by=user_or_none(by),
+    )
+    verb = "asked" if kind == CoverKind.ASK else "offered"
+    AuditEntry.record(f"cover.{verb}", rotation.slug, by=by, cover=request.id)
+    return request
+
+
+def _tell_asked(request: CoverRequest, to: Engineer, subject: str, lead: str) -> None:
+    """Tell ``to`` that an ask or offer waits for their answer."""
+    rotation = request.rotation
+    verb = "asked" if request.kind == CoverKind.ASK else "offered"
+    tell(
+        f"cover-{verb}:{request.id}",
+        to.email,
+        subject,
+        f"{lead} as {request.role} of {rotation.name} from "
+        f"{when_text(rotation, request.starts_at, request.ends_at)}.\n"
+        + (f"Note: {request.note}\n" if request.note else "")
+        + "\nAccept or decline it on your page (/me/) in the portal.",
+    )
+
+
 @transaction.atomic
 def ask_for_cover(
     rotation: Rotation,
@@ -169,27 +212,15 @@ def ask_for_cover(
         _check(window_problems(rotation, covered, role, starts_at, ends_at, now=now))
     else:
         _check(cover_problems(rotation, role, taker, covered, starts_at, ends_at, now=now))
-    request = CoverRequest.objects.create(
-        rotation=rotation,
-        kind=CoverKind.ASK,
-        role=role,
-        covered=covered,
-        taker=taker,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        note=note[:200],
-        created_by=user_or_none(by),
+    request = _open_request(
+        rotation, CoverKind.ASK, role, covered, taker, (starts_at, ends_at), note, by=by
     )
-    AuditEntry.record("cover.asked", rotation.slug, by=by, cover=request.id)
     if taker is not None:
-        tell(
-            f"cover-asked:{request.id}",
-            taker.email,
+        _tell_asked(
+            request,
+            taker,
             f"{covered.name} asks you to cover in {rotation.name}",
-            f"{covered.name} asks you to cover them as {role} of {rotation.name} from "
-            f"{when_text(rotation, starts_at, ends_at)}.\n"
-            + (f"Note: {note}\n" if note else "")
-            + "\nAccept or decline it on your page (/me/) in the portal.",
+            f"{covered.name} asks you to cover them",
         )
     return request
 
@@ -213,26 +244,14 @@ def offer_cover(
         raise PermissionDenied("only the person who would cover can offer it")
     lock_rotation(rotation)
     _check(cover_problems(rotation, role, taker, covered, starts_at, ends_at, now=now))
-    request = CoverRequest.objects.create(
-        rotation=rotation,
-        kind=CoverKind.OFFER,
-        role=role,
-        covered=covered,
-        taker=taker,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        note=note[:200],
-        created_by=user_or_none(by),
+    request = _open_request(
+        rotation, CoverKind.OFFER, role, covered, taker, (starts_at, ends_at), note, by=by
     )
-    AuditEntry.record("cover.offered", rotation.slug, by=by, cover=request.id)
-    tell(
-        f"cover-offered:{request.id}",
-        covered.email,
+    _tell_asked(
+        request,
+        covered,
         f"{taker.name} offers to cover you in {rotation.name}",
-        f"{taker.name} offers to cover you as {role} of {rotation.name} from "
-        f"{when_text(rotation, starts_at, ends_at)}.\n"
-        + (f"Note: {note}\n" if note else "")
-        + "\nAccept or decline it on your page (/me/) in the portal.",
+        f"{taker.name} offers to cover you",
     )
     return request
 

@@ -30,11 +30,13 @@ def manager_emails() -> list[str]:
 def broken_now(rotation: Rotation, now: datetime) -> tuple[list[Override], list[Swap]]:
     """The rotation's covers and accepted swaps that have not ended and no longer apply."""
     plan = schedule_of(rotation)
-    covers = list(
-        Override.objects.filter(rotation=rotation, covers__isnull=False, ends_at__gt=now)
+    # Every override that has not ended: the covers among them, and all of them to apply.
+    everything = list(
+        Override.objects.filter(rotation=rotation, ends_at__gt=now)
         .select_related("engineer", "covers")
         .order_by("created_at", "id")
     )
+    covers = [override for override in everything if override.covers_id is not None]
     swaps = list(
         Swap.objects.filter(rotation=rotation, status=SwapStatus.ACCEPTED)
         .filter(
@@ -45,11 +47,6 @@ def broken_now(rotation: Rotation, now: datetime) -> tuple[list[Override], list[
     )
     if plan is None:
         return covers, swaps
-    everything = list(
-        Override.objects.filter(rotation=rotation, ends_at__gt=now)
-        .select_related("engineer", "covers")
-        .order_by("created_at", "id")
-    )
     if covers:
         end = max(cover.ends_at for cover in covers)
         windows = [override.as_schedule() for override in everything]
