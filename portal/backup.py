@@ -88,6 +88,12 @@ KEPT: tuple[str, ...] = (
     "incidents.postmortem",
     "incidents.actionitem",
     "incidents.headsup",
+    "handoff.weeksetup",
+    "handoff.holiday",
+    "handoff.handoffreport",
+    "handoff.release",
+    "handoff.releasestep",
+    "handoff.triageday",
 )
 
 # What is not copied, and why: a model ("app.model") or a whole app ("app"). Written into the

@@ -126,6 +126,7 @@ INSTALLED_APPS = [
     "pagerduty",
     "incidents",
     "runbooks",
+    "handoff",
 ]
 
 MIDDLEWARE = [

@@ -57,6 +57,13 @@ WATCHED: Mapping[Topic, tuple[str, ...]] = {
         "incidents_actionitem",
         "incidents_incident_runbooks",
         "incidents_headsup",
+        # The week's record, read with the incidents by the dashboard and the handoff report.
+        "handoff_weeksetup",
+        "handoff_holiday",
+        "handoff_handoffreport",
+        "handoff_release",
+        "handoff_releasestep",
+        "handoff_triageday",
     ),
     # A review is a field of the runbook row; the search index (runbooks_search) is derived.
     "runbooks": ("runbooks_runbook", "runbooks_revision"),

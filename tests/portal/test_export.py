@@ -35,6 +35,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from feeds.models import FeedToken
+from handoff.models import HandoffReport, Holiday, Release, ReleaseStep, TriageDay, WeekSetup
 from incidents import actions as incident_actions
 from incidents.heads_up import post_heads_up
 from incidents.models import Incident, Postmortem, TimelineEntry
@@ -170,6 +171,21 @@ def portal(client: Client, platform: Rotation, cast: dict[str, Engineer]) -> dic
             "customer_facing": True,
         },
         by=alice,
+    )
+    # The week's record. TODO(handoff actions): write these through their actions.
+    WeekSetup.objects.create(rotation=platform, release_runbook=runbook)
+    Holiday.objects.create(rotation=platform, day=date(2026, 12, 25), name="Christmas Day")
+    week_start = NOW - timedelta(days=6)
+    release = Release.objects.create(rotation=platform, week_start=week_start, owner=cast["erin"])
+    ReleaseStep.objects.create(release=release, position=1, text="Tag master", done_at=NOW)
+    TriageDay.objects.create(rotation=platform, day=NOW.date(), done_at=NOW, note="Quiet.")
+    HandoffReport.objects.create(
+        rotation=platform,
+        week_start=week_start,
+        handoff_at=week_start + timedelta(days=7),
+        outgoing=cast["erin"],
+        incoming=cast["erin"],
+        worries="Disk on db-2.",
     )
     LogEntry.objects.log_actions(carol.pk, [platform], CHANGE, "Changed name.", single_object=True)
     erin_token = token_of(cast["erin"])
