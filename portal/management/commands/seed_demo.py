@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from pagerduty.management.commands.fake_pagerduty import demo_feed_path
 from portal.actions import ensure_managers_group
+from portal.demo_history import seed_history
 from rotation.actions import save_roster
 from rotation.models import Engineer, Rotation
 from runbooks.imports import import_folder
@@ -72,6 +73,7 @@ class Command(BaseCommand):
             save_roster(rotation, engineers, None, by=None)
         link_demo_pagerduty(rotation)
         import_folder(DEMO_RUNBOOKS)
+        seed_history(rotation, timezone.now())
         self.stdout.write(
             f"Demo team ready: {len(engineers)} engineers on {rotation.name}.\n"
             f"  Log in as {MANAGER} (manager) or alice@example.com (engineer), "
