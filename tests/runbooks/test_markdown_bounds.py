@@ -2,9 +2,11 @@
 CommonMark parser (and for Python-Markdown, which took 17 s on `'[' * 10000`), each at the
 longest length its field holds, runbook pages and post-mortem sections alike.
 
-The bound is the issue's one second of wall time, generous at these lengths: the work is linear
-in the text, and the worst of these take a fraction of it on an idle machine. A text gets three
-tries and its fastest counts, since a busy machine can stall any one of them.
+The bound is one second of the process's CPU time, what a worker spends on the text: generous
+at these lengths, since the work is linear in the text and the worst of these take a fifth of
+it. CPU time, not wall time: on a loaded machine (the suite beside other work) wall time
+stretched a 0.2 s render past the second, while the CPU spent stays put. A text gets three
+tries and its fastest counts, for the cache misses a busy machine still adds.
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ def test_the_worst_markdown_a_field_holds_renders_within_a_second(kind: str, fie
     assert len(text) == longest
     times: list[float] = []
     while len(times) < TRIES and min(times, default=SECOND) >= SECOND:
-        started = time.perf_counter()
+        started = time.process_time()
         render_field(text)
-        times.append(time.perf_counter() - started)
+        times.append(time.process_time() - started)
     assert min(times) < SECOND, f"{kind} in a {field}: {', '.join(f'{t:.2f} s' for t in times)}"
