@@ -130,10 +130,12 @@ def busy_team() -> dict[str, Any]:
     assert alice is not None
     now = timezone.now()
     start = rotation.calendar.handoff_day_at_or_before(now)
+    # Dave holds no role this week or next, so his four hours tomorrow are valid at any hour
+    # the crawl runs (Bob, next week's secondary, was not on a Monday morning).
     create_override(
         rotation,
         role="primary",
-        engineer=people["bob"],
+        engineer=people["dave"],
         starts_at=now + timedelta(days=1),
         ends_at=now + timedelta(days=1, hours=4),
         reason="Erin at the dentist",

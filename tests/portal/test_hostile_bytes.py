@@ -64,8 +64,9 @@ def root(db: None) -> User:
 
 def sample_kwargs(root: User) -> dict[str, dict[str, object]]:
     """URL name -> the arguments of one real page behind it."""
-    update = CustomerUpdate.objects.get()
-    item = ActionItem.objects.get()
+    # The fixture's own, beside the demo history's.
+    update = CustomerUpdate.objects.get(created_by=root)
+    item = ActionItem.objects.get(postmortem__incident__opened_by=root)
     runbook = Runbook.objects.order_by("pk").first()
     assert runbook is not None
     pk = update.incident_id
