@@ -52,6 +52,14 @@ PERIODIC_JOBS = [
         why="shows where PagerDuty's schedules disagree with the roster",
     ),
     PeriodicJob(
+        name="open handoff reports",
+        func="handoff.jobs.open_handoff_reports",
+        minutes=15,
+        # A report opens a day before its handoff; a quarter-hour's lag on that day is nothing,
+        # and the report page opens one on demand anyway. A missed handoff is caught next run.
+        why="opens each week's handoff report for the outgoing primary to fill in",
+    ),
+    PeriodicJob(
         name="clear expired sessions",
         func="portal.jobs.clear_expired_sessions",
         minutes=24 * 60,

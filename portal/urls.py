@@ -36,6 +36,7 @@ urlpatterns = [
     path("", include("rotation.urls")),
     path("", include("feeds.urls")),
     path("", include("pagerduty.urls")),
+    path("", include("handoff.urls")),
     path("incidents/", include("incidents.urls")),
     path("heads-up/", include("incidents.heads_up_urls")),
     path("runbooks/", include("runbooks.urls")),

@@ -35,7 +35,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from feeds.models import FeedToken
-from handoff.models import HandoffReport, Holiday, Release, ReleaseStep, TriageDay, WeekSetup
+from handoff.actions import acknowledge_report, open_report, submit_report
+from handoff.models import Holiday, Release, ReleaseStep, TriageDay, WeekSetup
 from incidents import actions as incident_actions
 from incidents.heads_up import post_heads_up
 from incidents.models import Incident, Postmortem, TimelineEntry
@@ -179,14 +180,11 @@ def portal(client: Client, platform: Rotation, cast: dict[str, Engineer]) -> dic
     release = Release.objects.create(rotation=platform, week_start=week_start, owner=cast["erin"])
     ReleaseStep.objects.create(release=release, position=1, text="Tag master", done_at=NOW)
     TriageDay.objects.create(rotation=platform, day=NOW.date(), done_at=NOW, note="Quiet.")
-    HandoffReport.objects.create(
-        rotation=platform,
-        week_start=week_start,
-        handoff_at=week_start + timedelta(days=7),
-        outgoing=cast["erin"],
-        incoming=cast["erin"],
-        worries="Disk on db-2.",
-    )
+    # The report of last week's handoff (Dave to Alice), written and read.
+    report = open_report(platform, calendar.handoff_at(date(2026, 12, 1)))
+    assert report is not None
+    submit_report(report, "Disk on db-2.", by=carol, now=NOW)
+    acknowledge_report(report, by=carol, now=NOW)
     LogEntry.objects.log_actions(carol.pk, [platform], CHANGE, "Changed name.", single_object=True)
     erin_token = token_of(cast["erin"])
     status, body, _ = fetch(client, erin_token, "platform.all")

@@ -23,9 +23,10 @@ from django.utils import timezone
 
 from feeds.actions import feed_token_of
 from feeds.models import FeedFetch
+from handoff import days
 from incidents import actions as incidents
 from incidents.models import ActionItem, CustomerUpdate, Postmortem
-from rotation.models import Engineer, OnboardingStep, Rotation, TimeOff
+from rotation.models import Engineer, OnboardingStep, Rotation, TimeOff, schedule_of
 from rotation.roster_file import RosterFileError, load_roster
 from runbooks.models import Runbook
 
@@ -77,8 +78,16 @@ def sample_kwargs(root: User) -> dict[str, dict[str, object]]:
         engineer=Engineer.objects.order_by("pk").first(),
         step="read_guide",
     )
+    platform = Rotation.objects.get(slug="platform")
+    plan = schedule_of(platform)
+    assert plan is not None
+    week = days.week_at(plan, timezone.now())
+    assert week is not None
+    handoff_day = week[1].astimezone(platform.zone).date().isoformat()
     return {
         "feeds:feed": {"token": feed_token_of(root).token, "name": "platform.all"},
+        "handoff:list": {"slug": "platform"},
+        "handoff:report": {"slug": "platform", "day": handoff_day},
         "rotation:schedule": {"slug": "platform"},
         "rotation:cover_new": {"slug": "platform"},
         "rotation:cover_decide": {"pk": 1, "verb": "cancel"},
