@@ -71,11 +71,13 @@ def sample_kwargs(root: User) -> dict[str, dict[str, object]]:
     pk = update.incident_id
     time_off = TimeOff.objects.order_by("pk").first()
     assert time_off is not None
+    platform = Rotation.objects.get(slug="platform")
     step, _ = OnboardingStep.objects.get_or_create(
-        rotation=Rotation.objects.get(slug="platform"),
+        rotation=platform,
         engineer=Engineer.objects.order_by("pk").first(),
         step="read_guide",
     )
+    week = platform.calendar.handoff_day_at_or_before(timezone.now()).isoformat()
     return {
         "feeds:feed": {"token": feed_token_of(root).token, "name": "platform.all"},
         "rotation:schedule": {"slug": "platform"},
@@ -108,6 +110,9 @@ def sample_kwargs(root: User) -> dict[str, dict[str, object]]:
         "rotation:roster": {"slug": "platform"},
         "rotation:onboarding_tick": {"pk": step.pk},
         "api_roster_preview": {"slug": "platform"},
+        "summary:latest": {"slug": "platform"},
+        "summary:week": {"slug": "platform", "day": week},
+        "summary:markdown": {"slug": "platform", "day": week},
         "password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
     }
 
