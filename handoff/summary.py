@@ -22,7 +22,7 @@ from incidents.models import HeadsUp, Incident, PostmortemStatus
 from incidents.templatetags.incident_tags import duration
 from rotation.effective import effective_schedule
 from rotation.models import Rotation
-from rotation.schedule import Duty
+from rotation.schedule import Duty, RotationPlan
 from rotation.stretches import Reason
 
 DAY = "%a %-d %b"
@@ -240,11 +240,17 @@ def handoff_markdown(handoff: HandoffLine | None, at: Callable[[datetime], str])
 
 
 def week_summary(
-    rotation: Rotation, week_start: datetime, week_end: datetime, now: datetime
+    rotation: Rotation,
+    week_start: datetime,
+    week_end: datetime,
+    now: datetime,
+    *,
+    plan: RotationPlan | None = None,
 ) -> WeekSummary:
-    """The summary of ``rotation``'s week [week_start, week_end) as it stands at ``now``."""
+    """The summary of ``rotation``'s week [week_start, week_end) as it stands at ``now``; a
+    caller that has read the rotation's ``plan`` to find the week passes it, saving its reads."""
     zone = rotation.zone
-    effective = effective_schedule(rotation, week_start, week_end)
+    effective = effective_schedule(rotation, week_start, week_end, plan=plan)
 
     def name(email: str | None) -> str:
         person = effective.person(email)

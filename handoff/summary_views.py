@@ -64,4 +64,4 @@ def summary_of(slug: str, day: str, now: datetime) -> tuple[Rotation, RotationPl
     week = week_starting_on(plan, named, rotation.zone) if plan else None
     if plan is None or week is None or week[0] > now:
         raise Http404("No handoff starts a week on that date.")
-    return rotation, plan, week_summary(rotation, week[0], week[1], now)
+    return rotation, plan, week_summary(rotation, week[0], week[1], now, plan=plan)

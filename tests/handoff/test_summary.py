@@ -362,7 +362,7 @@ def test_the_page_reads_a_busy_week_in_a_few_queries(
     client: Client, busy_last_week: Rotation, django_assert_max_num_queries: DjangoAssertNumQueries
 ) -> None:
     login(client, "erin")
-    with django_assert_max_num_queries(22):
+    with django_assert_max_num_queries(18):
         assert client.get("/rotations/platform/summary/2026-11-24/").status_code == 200
 
 
