@@ -307,6 +307,9 @@ def test_the_page_shows_the_week_and_its_markdown(client: Client, busy_last_week
     page = response.content.decode()
     assert "API 500s" in page and "Thanksgiving" in page
     assert "| API 500s | SEV2 |" in page  # the Markdown, in the box to copy
+    # The Copy button waits for the script; without it the box is there to select.
+    assert 'data-copy-from="summary-markdown" hidden' in page
+    assert '<textarea id="summary-markdown"' in page
     assert 'href="/rotations/platform/summary/2026-11-24.md"' in page
     assert 'href="/rotations/platform/summary/2026-12-01/"' in page  # the next week
 
