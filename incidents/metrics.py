@@ -98,24 +98,31 @@ def spread(durations: Sequence[timedelta]) -> Spread:
     return Spread(len(durations), percentile(durations, 0.5), percentile(durations, 0.9))
 
 
+def acknowledge_time(incident: IncidentFacts) -> timedelta | None:
+    """One incident's time to acknowledge: from detection (or the start, when detection was not
+    recorded) to acknowledgement; None when nobody acknowledged it."""
+    if incident.acknowledged_at is None:
+        return None
+    return incident.acknowledged_at - (incident.detected_at or incident.started_at)
+
+
+def resolve_time(incident: IncidentFacts) -> timedelta | None:
+    """One incident's time to resolve, from its start; None while unresolved."""
+    return None if incident.resolved_at is None else incident.resolved_at - incident.started_at
+
+
 def time_to_acknowledge(facts: Iterable[IncidentFacts]) -> Spread:
-    """From detection (or the start, when detection was not recorded) to acknowledgement.
+    """``acknowledge_time`` over ``facts``.
 
     Incidents nobody acknowledged are left out rather than counted as zero or as "still open",
     so the figure describes the responses that happened; the page shows the count beside it.
     """
-    return spread(
-        [
-            f.acknowledged_at - (f.detected_at or f.started_at)
-            for f in facts
-            if f.acknowledged_at is not None
-        ]
-    )
+    return spread([t for t in map(acknowledge_time, facts) if t is not None])
 
 
 def time_to_resolve(facts: Iterable[IncidentFacts]) -> Spread:
-    """From the start to resolution, over resolved incidents only."""
-    return spread([f.resolved_at - f.started_at for f in facts if f.resolved_at is not None])
+    """``resolve_time`` over resolved incidents only."""
+    return spread([t for t in map(resolve_time, facts) if t is not None])
 
 
 def period_start(day: date, period: Period) -> date:

@@ -45,6 +45,25 @@ document.addEventListener("click", (event) => {
   }
 });
 
+// "Copy Markdown" on the weekly summary: copies the text of the box it names. Without this
+// script the button stays hidden and the box itself is there to select and copy.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-copy-from]").forEach((button) => { button.hidden = false; });
+});
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-copy-from]");
+  if (!button) return;
+  const box = document.getElementById(button.dataset.copyFrom);
+  const label = button.textContent;
+  const say = (text) => { button.textContent = text; setTimeout(() => { button.textContent = label; }, 1500); };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(box.value).then(() => say("Copied"), () => { box.select(); say("Press Ctrl-C"); });
+  } else {
+    box.select();
+    say("Press Ctrl-C");
+  }
+});
+
 // The runbook editor's preview answers a text too long to render with 413 and a message: show
 // the message in the preview, where htmx would otherwise swap nothing for an error status.
 document.addEventListener("htmx:beforeSwap", (event) => {

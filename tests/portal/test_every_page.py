@@ -96,6 +96,7 @@ NOT_PAGES = {
     "incidents:send_update": "POST only",
     "incidents:action_done": "POST only",
     "incidents:postmortem_markdown": "a Markdown download",
+    "summary:markdown": "a Markdown download",
     "runbooks:preview": "an htmx fragment of the editor",
     "runbooks:restore": "POST only",
     "runbooks:reviewed": "POST only",

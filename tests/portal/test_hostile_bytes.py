@@ -73,17 +73,18 @@ def sample_kwargs(root: User) -> dict[str, dict[str, object]]:
     pk = update.incident_id
     time_off = TimeOff.objects.order_by("pk").first()
     assert time_off is not None
+    platform = Rotation.objects.get(slug="platform")
     step, _ = OnboardingStep.objects.get_or_create(
-        rotation=Rotation.objects.get(slug="platform"),
+        rotation=platform,
         engineer=Engineer.objects.order_by("pk").first(),
         step="read_guide",
     )
-    platform = Rotation.objects.get(slug="platform")
     plan = schedule_of(platform)
     assert plan is not None
-    week = days.week_at(plan, timezone.now())
-    assert week is not None
-    handoff_day = week[1].astimezone(platform.zone).date().isoformat()
+    bounds = days.week_at(plan, timezone.now())
+    assert bounds is not None
+    handoff_day = bounds[1].astimezone(platform.zone).date().isoformat()
+    week = platform.calendar.handoff_day_at_or_before(timezone.now()).isoformat()
     return {
         "feeds:feed": {"token": feed_token_of(root).token, "name": "platform.all"},
         "handoff:list": {"slug": "platform"},
@@ -118,6 +119,9 @@ def sample_kwargs(root: User) -> dict[str, dict[str, object]]:
         "rotation:roster": {"slug": "platform"},
         "rotation:onboarding_tick": {"pk": step.pk},
         "api_roster_preview": {"slug": "platform"},
+        "summary:latest": {"slug": "platform"},
+        "summary:week": {"slug": "platform", "day": week},
+        "summary:markdown": {"slug": "platform", "day": week},
         "password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
     }
 
