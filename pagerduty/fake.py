@@ -103,6 +103,7 @@ class FakePagerDuty:
         self.users: dict[str, dict[str, Any]] = {}
         self.escalation_policies: dict[str, dict[str, Any]] = {}
         self.schedule_feeds: dict[str, str] = {}  # feed path -> ICS text
+        self.services: dict[str, str] = {}  # service id -> name
         self.incidents: dict[str, dict[str, Any]] = {}
         self.log_entries: dict[str, list[dict[str, Any]]] = {}  # incident id -> newest first
         self.dns: dict[str, list[str]] = {}  # host -> addresses, over PUBLIC_ADDRESS
@@ -187,11 +188,13 @@ class FakePagerDuty:
         acknowledged_at: datetime | None = None,
         resolved_at: datetime | None = None,
     ) -> dict[str, Any]:
-        """An incident on ``service_id`` (a "P1".."P5" ``priority`` if given), with its
-        trigger, acknowledge and resolve log entries; its status follows the times given."""
+        """An incident on ``service_id`` (named as in ``services``; a "P1".."P5" ``priority`` if
+        given), with its trigger, acknowledge and resolve log entries; its status follows the
+        times given."""
         number = len(self.incidents) + 1
         status = "resolved" if resolved_at else "acknowledged" if acknowledged_at else "triggered"
-        service = self._entity("service", service_id, "services", f"Service {service_id}")
+        name = self.services.get(service_id, f"Service {service_id}")
+        service = self._entity("service", service_id, "services", name)
         changed = resolved_at or acknowledged_at or created_at
         incident = {
             **self._entity("incident", incident_id, "incidents", f"[#{number}] {title}"),

@@ -306,6 +306,10 @@ def test_the_demo_fakes_incidents_open_three_portal_incidents(
     with fake_client(demo, "fake-token") as client:
         state = import_rotation_incidents(linked, client, now=NOW)
     assert state.found["read"] == 4
+    assert set(Incident.objects.values_list("services", flat=True)) == {
+        "platform-api",
+        "platform-web",
+    }
     opened = dict(Incident.objects.values_list("title", "status"))
     assert opened == {
         "API 5xx rate above 2%": Status.INVESTIGATING,

@@ -93,6 +93,7 @@ def demo_service_id(slug: str, name: str) -> str:
 
 def _add_demo_incidents(fake: FakePagerDuty, rotation: Rotation, now: datetime) -> None:
     api, web = (demo_service_id(rotation.slug, name) for name in ("api", "web"))
+    fake.services |= {api: f"{rotation.slug}-api", web: f"{rotation.slug}-web"}
     policy = fake.escalation_policies[rotation.pagerduty_escalation_policy_id]
     policy["services"] = [
         {"id": service_id, "type": "service_reference"} for service_id in (api, web)
