@@ -85,11 +85,12 @@ class Reading:
         )
 
     def missing_times(self, link: IncidentLink | None) -> bool:
-        """True when PagerDuty's state has a time the link lacks: read the log entries."""
-        acknowledged = self.status in ("acknowledged", "resolved")
-        return (acknowledged and (link is None or link.acknowledged_at is None)) or (
-            self.status == "resolved" and (link is None or link.resolved_at is None)
-        )
+        """True when PagerDuty's state has a time the link lacks: read the log entries. Once a
+        resolution is read, never again: an incident resolved without an acknowledgement
+        would otherwise have its log read on every run that sees it."""
+        if self.status == "acknowledged":
+            return link is None or link.acknowledged_at is None
+        return self.status == "resolved" and (link is None or link.resolved_at is None)
 
 
 def reading_of(incident: dict[str, Any]) -> Reading:
@@ -122,7 +123,11 @@ def with_log_entries(reading: Reading, entries: Iterable[dict[str, Any]]) -> Rea
             if entry.get("type") == kind:
                 at = _instant(entry["created_at"])
                 firsts[name] = min(at, firsts.get(name, at))
-    return replace(reading, **firsts)  # type: ignore[arg-type]
+    return replace(
+        reading,
+        acknowledged_at=firsts.get("acknowledged_at", reading.acknowledged_at),
+        resolved_at=firsts.get("resolved_at", reading.resolved_at),
+    )
 
 
 def window_start(

@@ -316,3 +316,15 @@ def test_the_demo_fakes_incidents_open_three_portal_incidents(
         "Checkout latency p99 over 3 s": Status.RESOLVED,
         "Payments queue backlog": Status.INVESTIGATING,
     }
+
+
+def test_a_resolved_incident_never_acknowledged_has_its_log_read_once(
+    linked: Rotation, fake: FakePagerDuty
+) -> None:
+    fake.add_incident("POLD001", "Still open", SERVICE, NOW - 5 * HOUR)  # keeps the window wide
+    fake.add_incident("PAUTO01", "Flapped", SERVICE, NOW - HOUR, resolved_at=NOW - HOUR / 2)
+    for minutes in (0, 5, 10):
+        run(linked, fake, NOW + timedelta(minutes=minutes))
+    logs = [r.url.path for r in fake.requests if r.url.path.endswith("/log_entries")]
+    assert logs == ["/incidents/PAUTO01/log_entries"]
+    assert IncidentLink.objects.get(pagerduty_id="PAUTO01").resolved_at == NOW - HOUR / 2
