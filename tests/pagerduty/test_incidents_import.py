@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from incidents.models import Incident, Severity, Status
 from pagerduty.client import PagerDuty
@@ -27,7 +29,7 @@ from pagerduty.jobs import import_incidents
 from pagerduty.management.commands.fake_pagerduty import demo_fake
 from pagerduty.models import IncidentImport, IncidentLink
 from rotation.models import Engineer, Rotation
-from tests.conftest import NOW, fake_client
+from tests.conftest import NOW, fake_client, login
 from tests.pagerduty.conftest import POLICY
 from tests.rotation.test_swaps_race import at_once
 
@@ -328,3 +330,19 @@ def test_a_resolved_incident_never_acknowledged_has_its_log_read_once(
     logs = [r.url.path for r in fake.requests if r.url.path.endswith("/log_entries")]
     assert logs == ["/incidents/PAUTO01/log_entries"]
     assert IncidentLink.objects.get(pagerduty_id="PAUTO01").resolved_at == NOW - HOUR / 2
+
+
+def test_the_sync_page_shows_the_last_import_and_what_failed_since(
+    linked: Rotation, fake: FakePagerDuty, client: Client
+) -> None:
+    fake.add_incident("PINC001", "Checkout down", SERVICE, NOW - HOUR)
+    run(linked, fake)
+    login(client, "alice")
+    page = client.get(reverse("pagerduty:sync")).content.decode()
+    assert "Incidents read" in page and "1 in the window, 1 opened here" in page
+    assert "Last read failed" not in page
+    fake.fail_next(401)
+    run(linked, fake, NOW + timedelta(minutes=5))
+    page = client.get(reverse("pagerduty:sync")).content.decode()
+    assert "Last read failed" in page
+    assert "answered 401: Authentication failed (code 2006)" in page
