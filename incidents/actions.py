@@ -39,9 +39,12 @@ def _person(engineer: Engineer | None) -> dict[str, Any] | None:
 
 
 @transaction.atomic
-def open_incident(fields: dict[str, Any], *, by: User, now: datetime | None = None) -> Incident:
+def open_incident(
+    fields: dict[str, Any], *, by: User | None, now: datetime | None = None
+) -> Incident:
     """Open an incident from a valid form's fields; record who is on call now, and who was
-    primary when it started (the post-mortem's owner by default)."""
+    primary when it started (the post-mortem's owner by default). ``by`` is None when a job
+    opens it (the PagerDuty import)."""
     now = now or timezone.now()
     fields = dict(fields)
     runbooks = list(fields.pop("runbooks", None) or [])
@@ -84,6 +87,22 @@ def open_incident(fields: dict[str, Any], *, by: User, now: datetime | None = No
     if incident.status == Status.RESOLVED:
         _owe_postmortem(incident, by=by, now=now)
     return incident
+
+
+@transaction.atomic
+def note_pagerduty_time(incident: Incident, name: str, when: datetime, *, now: datetime) -> None:
+    """PagerDuty says the incident was acknowledged or resolved (``name`` is
+    ``acknowledged_at`` or ``resolved_at``) at ``when``: the time is kept unless people set
+    one, and the timeline says so. The caller calls this once per incident and time (the
+    import's link decides, by a conditional update); the status stays the people's to move."""
+    if name not in ("acknowledged_at", "resolved_at"):
+        raise ValueError(f"not a PagerDuty time: {name}")
+    verb = "Acknowledged" if name == "acknowledged_at" else "Resolved"
+    if getattr(incident, name) is None:
+        setattr(incident, name, when)
+        incident.save(update_fields=[name])
+    note(incident, "pagerduty", f"{verb} in PagerDuty at {time_mark(when)}.", by=None, at=now)
+    AuditEntry.record(f"incident.pagerduty_{name}", str(incident.pk), by=None, at=when.isoformat())
 
 
 @transaction.atomic

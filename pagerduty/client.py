@@ -1,4 +1,5 @@
-"""The PagerDuty REST v2 client: escalation policies, users and schedule ICS feeds.
+"""The PagerDuty REST v2 client: escalation policies, users, incidents and their log entries,
+and schedule ICS feeds.
 
 One ``httpx.Client`` with explicit timeouts carries every call, so tests swap the network for
 ``httpx.MockTransport(FakePagerDuty().handler)`` and nothing else. Why it is shaped this way
@@ -21,6 +22,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote
@@ -160,6 +162,24 @@ class PagerDuty:
     def get_user(self, user_id: str) -> dict[str, Any]:
         user: dict[str, Any] = self._api("GET", f"/users/{_seg(user_id)}")["user"]
         return user
+
+    # Reference: https://developer.pagerduty.com/api-reference/ (List incidents)
+    def list_incidents(
+        self, service_ids: Sequence[str], since: datetime, until: datetime
+    ) -> list[dict[str, Any]]:
+        """Every incident of ``service_ids`` created in [since, until), whatever its status or
+        urgency, all pages. PagerDuty's ``since``/``until`` filter on creation time, not on
+        the last change, so a caller wanting later acknowledgements re-reads a wider window."""
+        params: Params = [("service_ids[]", service_id) for service_id in service_ids]
+        params += [("since", _instant(since)), ("until", _instant(until))]
+        return self._all("/incidents", "incidents", params)
+
+    # Reference: https://developer.pagerduty.com/api-reference/ (List log entries for an incident)
+    def log_entries(self, incident_id: str) -> list[dict[str, Any]]:
+        """The incident's overview log entries (triggers, acknowledgements, resolutions,
+        escalations: not every notification sent), all pages, in PagerDuty's order."""
+        path = f"/incidents/{_seg(incident_id)}/log_entries"
+        return self._all(path, "log_entries", [("is_overview", "true")])
 
     def get_feed(self, url: str) -> str:
         """The text of a schedule's ICS feed; the URL is the credential, so no auth header.
@@ -430,6 +450,11 @@ class _MaskFeedKeys(logging.Filter):
 
 
 logging.getLogger("httpx").addFilter(_MaskFeedKeys())
+
+
+def _instant(when: datetime) -> str:
+    """An aware instant as PagerDuty reads it: ISO 8601 in UTC."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _seg(value: str) -> str:

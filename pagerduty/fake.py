@@ -1,4 +1,5 @@
-"""A stateful fake PagerDuty: the REST v2 endpoints the portal uses, and schedule ICS feeds.
+"""A stateful fake PagerDuty: the REST v2 endpoints the portal uses (escalation policies, users,
+incidents and their log entries), and schedule ICS feeds.
 
 Tests bind the client to it with ``httpx.MockTransport(fake.handler)``; ``manage.py
 fake_pagerduty`` serves the same handler over WSGI for ``make run``, seeded from the database.
@@ -7,7 +8,9 @@ meet the real API's quirks here first: token auth (401, code 2006), wrapped enti
 ``self``/``html_url``, offset pagination (limit clamped to 100, 25 by default; offset+limit
 over 10000 is a 400; ``total`` null unless asked), PUT validation with fresh rule ids and
 targets *not* kept in the order sent (the real API does not keep it either), and faults on
-demand. State lives in plain dicts shaped like the API's answers, so tests can read and edit it.
+demand (also at the n-th request from now: ``fail_at``). Incidents are filtered as the real
+API filters them: ``since``/``until`` on creation time, ``service_ids[]``, ``statuses[]``,
+``urgencies[]``; ``date_range=all`` ignores the window. State lives in plain dicts shaped like the API's answers, so tests can read and edit it.
 """
 
 from __future__ import annotations
@@ -45,7 +48,24 @@ ERRORS: dict[int, tuple[str, int | None]] = {
     429: ("Rate Limit Exceeded", 2020),
 }
 USER_INCLUDES = {"contact_methods", "notification_rules", "teams", "subdomains"}
+INCIDENT_STATUSES = ("triggered", "acknowledged", "resolved")
+URGENCIES = ("high", "low")
+LOG_ENTRY_SUMMARIES = {
+    "trigger_log_entry": "Triggered through the API",
+    "acknowledge_log_entry": "Acknowledged",
+    "resolve_log_entry": "Resolved",
+}
 POLICY_INCLUDES = {"services", "teams", "targets", "escalation_rule_assignment_strategies"}
+INCIDENT_INCLUDES = {
+    "acknowledgers", "agents", "assignees", "conference_bridge", "escalation_policies",
+    "first_trigger_log_entries", "priorities", "services", "teams", "users",
+}  # fmt: skip
+LOG_ENTRY_INCLUDES = {"incidents", "services", "channels", "teams"}
+# What ``is_overview=true`` keeps: the changes of state, not each notification sent.
+OVERVIEW_TYPES = {
+    "trigger_log_entry", "acknowledge_log_entry", "resolve_log_entry", "escalate_log_entry",
+    "reassign_log_entry", "annotate_log_entry",
+}  # fmt: skip
 FEED_PATH = re.compile(r"^/private/[^/]+/feed/([^/]+)$")
 # What the fake's DNS answers for a PagerDuty name: a public address. Over MockTransport
 # nothing connects to it; the client checks it and sends the request there.
@@ -83,6 +103,9 @@ class FakePagerDuty:
         self.users: dict[str, dict[str, Any]] = {}
         self.escalation_policies: dict[str, dict[str, Any]] = {}
         self.schedule_feeds: dict[str, str] = {}  # feed path -> ICS text
+        self.services: dict[str, str] = {}  # service id -> name
+        self.incidents: dict[str, dict[str, Any]] = {}
+        self.log_entries: dict[str, list[dict[str, Any]]] = {}  # incident id -> newest first
         self.dns: dict[str, list[str]] = {}  # host -> addresses, over PUBLIC_ADDRESS
         self.requests: list[httpx.Request] = []
         self.allow_assignment_strategy = False
@@ -90,6 +113,7 @@ class FakePagerDuty:
         # PagerDuty, so that a worker can be killed in the middle of a sync.
         self.write_delay = 0.0
         self._faults: deque[_Fault] = deque()
+        self._faults_at: dict[int, _Fault] = {}  # request number -> its fault
         self._delays: deque[float] = deque()
         self._serial = itertools.count(1)  # rule ids
         self._request_serial = itertools.count(1)
@@ -152,6 +176,73 @@ class FakePagerDuty:
         self.schedule_feeds[path] = ics_text
         return path
 
+    def add_incident(
+        self,
+        incident_id: str,
+        title: str,
+        service_id: str,
+        created_at: datetime,
+        *,
+        urgency: str = "high",
+        priority: str | None = None,
+        acknowledged_at: datetime | None = None,
+        resolved_at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """An incident on ``service_id`` (named as in ``services``; a "P1".."P5" ``priority`` if
+        given), with its trigger, acknowledge and resolve log entries; its status follows the
+        times given."""
+        number = len(self.incidents) + 1
+        status = "resolved" if resolved_at else "acknowledged" if acknowledged_at else "triggered"
+        name = self.services.get(service_id, f"Service {service_id}")
+        service = self._entity("service", service_id, "services", name)
+        changed = resolved_at or acknowledged_at or created_at
+        incident = {
+            **self._entity("incident", incident_id, "incidents", f"[#{number}] {title}"),
+            "incident_number": number,
+            "title": title,
+            "created_at": _stamp(created_at),
+            "updated_at": _stamp(changed),
+            "status": status,
+            "incident_key": hashlib.sha256(incident_id.encode()).hexdigest()[:32],
+            "service": _reference(service, "service_reference"),
+            "assignments": [],
+            "acknowledgements": [],
+            "last_status_change_at": _stamp(changed),
+            "escalation_policy": None,
+            "teams": [],
+            "urgency": urgency,
+            "priority": None,
+            "resolved_at": _stamp(resolved_at) if resolved_at else None,
+        }
+        if priority:
+            entity = self._entity("priority", f"PPRIO{priority[-1]}", "priorities", priority)
+            incident["priority"] = _reference(entity, "priority_reference") | {"name": priority}
+        self.incidents[incident_id] = incident
+        entries = [("trigger_log_entry", created_at)]
+        if acknowledged_at:
+            entries.append(("acknowledge_log_entry", acknowledged_at))
+        if resolved_at:
+            entries.append(("resolve_log_entry", resolved_at))
+        self.log_entries[incident_id] = [
+            self._log_entry(incident, kind, at) for kind, at in reversed(entries)
+        ]
+        return incident
+
+    def _log_entry(self, incident: dict[str, Any], kind: str, at: datetime) -> dict[str, Any]:
+        entry_id = _uid(incident["id"], kind, _stamp(at))
+        return {
+            "id": entry_id,
+            "type": kind,
+            "summary": LOG_ENTRY_SUMMARIES[kind],
+            "self": f"{self.api_url}/log_entries/{entry_id}",
+            "html_url": f"{incident['html_url']}/log_entries/{entry_id}",
+            "created_at": _stamp(at),
+            "channel": {"type": "api" if kind == "trigger_log_entry" else "web"},
+            "incident": _reference(incident, "incident_reference"),
+            "service": incident["service"],
+            "teams": [],
+        }
+
     def resolve(self, host: str) -> list[str]:
         """The fake's DNS, for the client's ``resolve``: ``dns[host]`` when set, else
         PUBLIC_ADDRESS for a name under pagerduty.com; any other name is unknown."""
@@ -180,6 +271,12 @@ class FakePagerDuty:
         """
         for _ in range(times):
             self._faults.append(_Fault(status, headers, errors_as_object))
+
+    def fail_at(self, number: int, status: int = 429) -> None:
+        """Answer the ``number``-th request from now (1 is the next) with ``status``, once;
+        a 429 as ``fail_next`` gives it, with the ``ratelimit-*`` headers."""
+        with self._lock:
+            self._faults_at[len(self.requests) + number] = _Fault(status, None, False)
 
     def slow_next(self, seconds: float) -> None:
         """Make the next answer take ``seconds``.
@@ -226,6 +323,7 @@ class FakePagerDuty:
             self.requests.append(request)
             delay = self._delays.popleft() if self._delays else 0.0
             fault = self._faults.popleft() if self._faults else None
+            fault = self._faults_at.pop(len(self.requests), fault)
         if delay:
             timeout = request.extensions.get("timeout", {}).get("read")
             if not real_time and timeout is not None and delay >= timeout:
@@ -288,6 +386,15 @@ class FakePagerDuty:
                 return 200, {"escalation_policy": self._get(self.escalation_policies, policy_id)}
             case "PUT", ["escalation_policies", policy_id]:
                 return 200, {"escalation_policy": self._put_policy(policy_id, _json(request))}
+            case "GET", ["incidents"]:
+                return 200, self._list_incidents(request.url.params)
+            case "GET", ["incidents", incident_id, "log_entries"]:
+                self._get(self.incidents, incident_id)
+                _includes(request.url.params, LOG_ENTRY_INCLUDES)
+                entries = self.log_entries.get(incident_id, [])
+                if request.url.params.get("is_overview") == "true":
+                    entries = [e for e in entries if e["type"] in OVERVIEW_TYPES]
+                return 200, _page(request.url.params, entries, "log_entries")
         raise _AnswerError(404)
 
     def _list_users(self, params: httpx.QueryParams) -> dict[str, Any]:
@@ -301,6 +408,27 @@ class FakePagerDuty:
             and (not teams or teams & {team["id"] for team in user["teams"]})
         ]
         return _page(params, users, "users")
+
+    def _list_incidents(self, params: httpx.QueryParams) -> dict[str, Any]:
+        _includes(params, INCIDENT_INCLUDES)
+        services = set(params.get_list("service_ids[]"))
+        statuses = set(params.get_list("statuses[]"))
+        urgencies = set(params.get_list("urgencies[]"))
+        if statuses - set(INCIDENT_STATUSES) or urgencies - set(URGENCIES):
+            raise _AnswerError(400, ["statuses[] or urgencies[] has an unknown value"])
+        since, until = _instant_param(params, "since"), _instant_param(params, "until")
+        if params.get("date_range") == "all":
+            since = until = None
+        incidents = [
+            incident
+            for incident in sorted(self.incidents.values(), key=lambda i: i["created_at"])
+            if (not services or incident["service"]["id"] in services)
+            and (not statuses or incident["status"] in statuses)
+            and (not urgencies or incident["urgency"] in urgencies)
+            and (since is None or _parse(incident["created_at"]) >= since)
+            and (until is None or _parse(incident["created_at"]) < until)
+        ]
+        return _page(params, incidents, "incidents")
 
     def _put_policy(self, policy_id: str, body: Any) -> dict[str, Any]:
         """Update semantics (REFERENCE 9.1): fields sent replace, ``escalation_rules`` wholesale;
@@ -423,6 +551,25 @@ def _page(params: httpx.QueryParams, items: list[dict[str, Any]], key: str) -> d
     total = len(items) if params.get("total") == "true" else None
     more = offset + len(page) < len(items)
     return {key: page, "limit": limit, "offset": offset, "more": more, "total": total}
+
+
+def _stamp(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _instant_param(params: httpx.QueryParams, name: str) -> datetime | None:
+    """A ``since``/``until`` parameter; a value that is not an ISO 8601 instant is a 400."""
+    if name not in params:
+        return None
+    try:
+        when = _parse(params[name])
+    except ValueError:
+        raise _AnswerError(400, [f"{name} must be an ISO 8601 date-time"]) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _includes(params: httpx.QueryParams, allowed: set[str]) -> set[str]:

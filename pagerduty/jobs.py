@@ -1,19 +1,23 @@
 """Background jobs of the PagerDuty integration: short, idempotent, safe when two workers overlap.
 
 Two workers may run one at once: each rotation's policy sync is claimed first
-(``sync.sync_policy_claimed``), and a run that finds the claim held says who holds it.
+(``sync.sync_policy_claimed``), and a run that finds the claim held says who holds it; the
+incident import needs no claim, as its links are unique and each time is set by a conditional
+update.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from django.conf import settings
 from django.utils import timezone
 
 from pagerduty import sync as pagerduty_sync
-from pagerduty.client import client_from_settings
+from pagerduty.client import PagerDuty, client_from_settings
+from pagerduty.incident_import import import_rotation_incidents
 from pagerduty.models import SyncRun
 from rotation.models import Rotation
 
@@ -62,3 +66,24 @@ def import_webcal_feeds() -> str:
         )
         or "no feeds"
     )
+
+
+def import_incidents(now: datetime | None = None, *, client: PagerDuty | None = None) -> str:
+    """Link PagerDuty's incidents on each rotation's services to portal incidents, opening one
+    for each new high-urgency incident (pagerduty/incident_import.py). Off without a token."""
+    if client is None and not settings.PAGERDUTY_API_TOKEN:
+        return "PagerDuty incidents are off: PAGERDUTY_API_TOKEN is not set"
+    now = now or timezone.now()
+    done = []
+    with client or client_from_settings() as pagerduty:
+        for rotation in Rotation.objects.exclude(pagerduty_escalation_policy_id=""):
+            state = import_rotation_incidents(rotation, pagerduty, now=now)
+            if state.error and state.attempted_at == now:
+                done.append(f"{rotation}: failed: {state.error}")
+            else:
+                found = state.found
+                done.append(
+                    f"{rotation}: {found.get('read', 0)} read, {found.get('opened', 0)} opened,"
+                    f" {found.get('linked', 0)} linked"
+                )
+    return "; ".join(done) or "no rotation uses PagerDuty"

@@ -1,5 +1,5 @@
-"""PagerDuty's models: each job run, the claims that keep two workers apart, and the last
-reading of each schedule feed.
+"""PagerDuty's models: each job run, the claims that keep two workers apart, the last
+reading of each schedule feed, and PagerDuty's incidents linked to the portal's.
 
 Each keeps the table it had in ``rotation`` (``db_table``): the move changed the code's room,
 not the database, and the change-stamp triggers are keyed on those table names.
@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.db import models
 
+from incidents.models import Incident
 from rotation.models import Role, Rotation
 
 
@@ -114,3 +115,53 @@ class WebcalImport(models.Model):
             | {"start": datetime.fromisoformat(d["start"]), "end": datetime.fromisoformat(d["end"])}
             for d in self.drift
         ]
+
+
+class IncidentImport(models.Model):
+    """Where the import of a rotation's PagerDuty incidents stands: how far it has read, and
+    the last attempt's error.
+
+    ``read_until`` moves only after a complete read, so a failed read is tried again over the
+    same window, and the links it made before stay as they were."""
+
+    rotation = models.OneToOneField(
+        Rotation, on_delete=models.CASCADE, related_name="incident_import"
+    )
+    read_until = models.DateTimeField(null=True, blank=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
+    attempted_at = models.DateTimeField(null=True, blank=True)
+    # {"read", "linked", "opened", "service_ids"}: what the last good import found.
+    found = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.rotation} incident import"
+
+
+class IncidentLink(models.Model):
+    """One PagerDuty incident and the portal incident it belongs to, with the times PagerDuty
+    gave. Unique on ``pagerduty_id``: an incident imported twice, or by two workers at once,
+    stays one. ``incident`` is empty only inside the transaction that creates both."""
+
+    pagerduty_id = models.CharField(max_length=20, unique=True)
+    incident = models.ForeignKey(
+        Incident, null=True, on_delete=models.CASCADE, related_name="pagerduty_links"
+    )
+    rotation = models.ForeignKey(
+        Rotation, null=True, on_delete=models.SET_NULL, related_name="pagerduty_links"
+    )
+    html_url = models.URLField(max_length=300)
+    urgency = models.CharField(max_length=10)
+    status = models.CharField(max_length=15)  # PagerDuty's: triggered, acknowledged, resolved
+    created_at = models.DateTimeField()  # PagerDuty's
+    # Set once, from the first acknowledge and resolve log entries; each set writes one
+    # timeline entry (a conditional update decides which worker writes it).
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    linked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"PagerDuty {self.pagerduty_id} -> {self.incident_id}"

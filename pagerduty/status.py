@@ -1,5 +1,6 @@
 """What the dashboard's sync panel and the sync page show: the PagerDuty jobs' last good run,
-last error, drift found in PagerDuty's feeds, and rostered people with no PagerDuty user."""
+last error, drift found in PagerDuty's feeds, how the incident import stands, and rostered
+people with no PagerDuty user."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pagerduty.models import SyncRun, WebcalImport
+from pagerduty.models import IncidentImport, SyncRun, WebcalImport
 from rotation.models import Engineer, Rotation
 
 GOOD = {SyncRun.Outcome.IN_SYNC, SyncRun.Outcome.CHANGED}
@@ -23,6 +24,7 @@ class RotationSync:
     last_error: SyncRun | None = None  # only when newer than the last good run
     failing_since: datetime | None = None  # the first failure after the last good run
     imports: list[WebcalImport] = field(default_factory=list)
+    incident_import: IncidentImport | None = None
     unmapped: list[Engineer] = field(default_factory=list)
 
 
@@ -31,7 +33,8 @@ def uses_pagerduty(rotation: Rotation) -> bool:
 
 
 def sync_status(rotations: Sequence[Rotation]) -> list[RotationSync]:
-    """One entry per rotation that uses PagerDuty, in two queries (three with someone unmatched)."""
+    """One entry per rotation that uses PagerDuty, in three queries (four with someone
+    unmatched)."""
     status = {r.pk: RotationSync(r) for r in rotations if uses_pagerduty(r)}
     if not status:
         return []
@@ -50,6 +53,8 @@ def sync_status(rotations: Sequence[Rotation]) -> list[RotationSync]:
             unmapped.setdefault(entry.rotation.pk, run.found["unmapped"])
     for feed in WebcalImport.objects.filter(rotation_id__in=status):
         status[feed.rotation_id].imports.append(feed)
+    for state in IncidentImport.objects.filter(rotation_id__in=status):
+        status[state.rotation_id].incident_import = state
     # The people the latest lookup could not find, unless given an id since.
     emails = {email for found in unmapped.values() for email in found}
     if emails:

@@ -88,6 +88,7 @@ KEPT: tuple[str, ...] = (
     "incidents.postmortem",
     "incidents.actionitem",
     "incidents.headsup",
+    "pagerduty.incidentlink",
     "handoff.weeksetup",
     "handoff.holiday",
     "handoff.handoffreport",
@@ -114,6 +115,10 @@ LEFT_OUT: Mapping[str, str] = {
     "pagerduty.syncrun": "operational history of the PagerDuty jobs; the next run records anew",
     "pagerduty.syncclaim": "a worker's claim on a job, meaningless in another database",
     "pagerduty.webcalimport": "the last reading of PagerDuty's feeds; the next import reads them",
+    "pagerduty.incidentimport": (
+        "how far the incident import has read; the next one reads 30 days again and finds "
+        "the links kept"
+    ),
     "django_q": "the task queue and its results; `manage.py sync_schedules` makes the schedules",
     "axes": "failed sign-in attempts and lockouts",
     "portal.notice": "the email outbox: what was to be sent then is not sent again after a restore",

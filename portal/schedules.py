@@ -60,6 +60,15 @@ PERIODIC_JOBS = [
         why="opens each week's handoff report for the outgoing primary to fill in",
     ),
     PeriodicJob(
+        name="import PagerDuty incidents",
+        func="pagerduty.jobs.import_incidents",
+        minutes=5,
+        # A page is answered in minutes, so its portal incident should be there by the time
+        # someone opens the portal; each run costs one policy read, a page per 100 incidents and
+        # a log read per newly acknowledged or resolved one: far below 960 requests a minute.
+        why="links PagerDuty's incidents to portal incidents, opening one per high-urgency page",
+    ),
+    PeriodicJob(
         name="clear expired sessions",
         func="portal.jobs.clear_expired_sessions",
         minutes=24 * 60,

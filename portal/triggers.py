@@ -67,7 +67,13 @@ WATCHED: Mapping[Topic, tuple[str, ...]] = {
     ),
     # A review is a field of the runbook row; the search index (runbooks_search) is derived.
     "runbooks": ("runbooks_runbook", "runbooks_revision"),
-    "sync": ("rotation_syncrun", "rotation_syncclaim", "rotation_webcalimport"),
+    "sync": (
+        "rotation_syncrun",
+        "rotation_syncclaim",
+        "rotation_webcalimport",
+        "pagerduty_incidentimport",
+        "pagerduty_incidentlink",
+    ),
 }
 
 # Deliberately not watched: a write there must not make every remembered answer over the topics

@@ -16,7 +16,7 @@ import icalendar
 import pytest
 from django.core.management import call_command
 
-from pagerduty.client import PagerDuty
+from pagerduty.client import PagerDuty, Params
 from pagerduty.fake import FakePagerDuty, FeedShift, render_feed
 from pagerduty.management.commands.fake_pagerduty import demo_fake, demo_feed_path
 from rotation.models import Engineer, Rotation
@@ -550,3 +550,94 @@ def test_the_demo_feeds_hold_the_stored_shifts_but_one(
     assert [start for start, _ in served] == [start for start, _ in stored]
     differing = [i for i, (a, b) in enumerate(zip(served, stored, strict=True)) if a != b]
     assert len(differing) == 1 and served[differing[0]][0] > frozen_now
+
+
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def with_incidents(fake: FakePagerDuty) -> None:
+    fake.add_incident("PINC001", "Checkout down", "PSVC001", START, priority="P1")
+    fake.add_incident(
+        "PINC002", "Slow search", "PSVC002", START + timedelta(hours=1), urgency="low",
+        acknowledged_at=START + timedelta(hours=2), resolved_at=START + timedelta(hours=3),
+    )  # fmt: skip
+    fake.add_incident("PINC003", "Queue backlog", "PSVC001", START + timedelta(days=2))
+
+
+def incident_ids(
+    http: httpx.Client, params: list[tuple[str, str | int | float | bool | None]]
+) -> list[str]:
+    answer = http.get("/incidents", params=params)
+    assert answer.status_code == 200, answer.text
+    return [incident["id"] for incident in answer.json()["incidents"]]
+
+
+def test_incidents_are_filtered_by_service_creation_window_status_and_urgency(
+    fake: FakePagerDuty, http: httpx.Client
+) -> None:
+    with_incidents(fake)
+    window: Params = [("since", "2026-12-01T09:00:00Z"), ("until", "2026-12-02T09:00:00Z")]
+    assert incident_ids(http, window) == ["PINC001", "PINC002"]
+    assert incident_ids(http, [("service_ids[]", "PSVC001")]) == ["PINC001", "PINC003"]
+    assert incident_ids(http, [("statuses[]", "resolved")]) == ["PINC002"]
+    assert incident_ids(http, [("urgencies[]", "high"), ("statuses[]", "triggered")]) == [
+        "PINC001",
+        "PINC003",
+    ]
+    assert incident_ids(http, [*window, ("date_range", "all")]) == ["PINC001", "PINC002", "PINC003"]
+
+
+def test_an_incident_has_the_real_shape_and_its_priority(
+    fake: FakePagerDuty, http: httpx.Client
+) -> None:
+    with_incidents(fake)
+    first = http.get("/incidents", params={"limit": 1, "total": "true"}).json()
+    assert (first["limit"], first["more"], first["total"]) == (1, True, 3)
+    incident = first["incidents"][0]
+    assert incident["html_url"] == "https://demo.pagerduty.com/incidents/PINC001"
+    assert incident["service"]["type"] == "service_reference"
+    assert incident["priority"]["summary"] == "P1"
+    assert (incident["status"], incident["urgency"], incident["resolved_at"]) == (
+        "triggered",
+        "high",
+        None,
+    )
+
+
+def test_a_bad_window_or_status_is_a_400(fake: FakePagerDuty, http: httpx.Client) -> None:
+    assert http.get("/incidents", params={"since": "yesterday"}).status_code == 400
+    assert http.get("/incidents", params={"statuses[]": "open"}).status_code == 400
+    assert http.get("/incidents", params={"include[]": "everything"}).status_code == 400
+
+
+def test_log_entries_newest_first_and_the_overview_only_on_asking(
+    fake: FakePagerDuty, http: httpx.Client
+) -> None:
+    with_incidents(fake)
+    fake.log_entries["PINC002"].insert(
+        0, {**fake.log_entries["PINC002"][0], "id": "QNOTIFY", "type": "notify_log_entry"}
+    )
+    every = http.get("/incidents/PINC002/log_entries").json()["log_entries"]
+    assert [e["type"] for e in every] == [
+        "notify_log_entry",
+        "resolve_log_entry",
+        "acknowledge_log_entry",
+        "trigger_log_entry",
+    ]
+    overview = http.get("/incidents/PINC002/log_entries", params={"is_overview": "true"})
+    assert [e["created_at"] for e in overview.json()["log_entries"]] == [
+        "2026-12-01T12:00:00Z",
+        "2026-12-01T11:00:00Z",
+        "2026-12-01T10:00:00Z",
+    ]
+    assert http.get("/incidents/PNOSUCH/log_entries").status_code == 404
+
+
+def test_a_fault_can_be_set_for_the_nth_request_from_now(
+    fake: FakePagerDuty, http: httpx.Client
+) -> None:
+    fake.fail_at(2)
+    answers = [http.get("/incidents") for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 429, 200]
+    assert answers[1].headers["ratelimit-reset"] == "20"
+    assert answers[1].json()["error"]["code"] == 2020

@@ -27,10 +27,10 @@ from portal.models import AuditEntry
 from rotation.actions import create_override
 from rotation.models import Engineer, Override, Rotation, Shift
 from tests.conftest import NOW, fake_client, login
+from tests.pagerduty.conftest import POLICY
 
 pytestmark = pytest.mark.django_db
 
-POLICY = "PEPLAT1"
 IDS = {"alice": "PALICE1", "dave": "PDAVE01", "erin": "PERIN01", "bob": "PBOB001"}
 
 
@@ -49,13 +49,6 @@ def fake(cast: dict[str, Engineer]) -> FakePagerDuty:
         on_call_handoff_notifications="always",
     )
     return fake
-
-
-@pytest.fixture
-def linked(platform: Rotation) -> Rotation:
-    platform.pagerduty_escalation_policy_id = POLICY
-    platform.save()
-    return platform
 
 
 def calls(fake: FakePagerDuty) -> list[str]:

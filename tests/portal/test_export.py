@@ -40,6 +40,7 @@ from handoff.models import Holiday, Release, ReleaseStep, TriageDay, WeekSetup
 from incidents import actions as incident_actions
 from incidents.heads_up import post_heads_up
 from incidents.models import Incident, Postmortem, TimelineEntry
+from pagerduty.models import IncidentLink
 from portal import backup
 from portal.actions import ensure_managers_group, rotate_api_token
 from portal.keycheck import foreign_key_problem
@@ -172,6 +173,17 @@ def portal(client: Client, platform: Rotation, cast: dict[str, Engineer]) -> dic
             "customer_facing": True,
         },
         by=alice,
+    )
+    # The PagerDuty incident behind it, as the incident import links it.
+    IncidentLink.objects.create(
+        pagerduty_id="PINC001",
+        incident=incident,
+        rotation=platform,
+        html_url="https://demo.pagerduty.com/incidents/PINC001",
+        urgency="high",
+        status="resolved",
+        created_at=NOW - timedelta(hours=2),
+        acknowledged_at=NOW - timedelta(hours=1),
     )
     # The week's record. TODO(handoff actions): write these through their actions.
     WeekSetup.objects.create(rotation=platform, release_runbook=runbook)

@@ -50,6 +50,10 @@ def demo_fake(*, api_url: str = "https://api.pagerduty.com") -> FakePagerDuty:
       at the rotation's ``pagerduty_feeds[role]`` when its path is /private/<key>/feed/<ID>,
       holding the stored shifts from a week ago to 90 days ahead, except that the third
       upcoming one is someone else's (a hand edit in PagerDuty: drift to show).
+    - Per rotation with a policy: two services on the policy ("<slug>-api", "<slug>-web", ids
+      from ``demo_service_id``) and four incidents on them over the last two days: one
+      high-urgency still triggered, one high-urgency acknowledged and resolved (priority P2),
+      one low-urgency acknowledged, and one high-urgency acknowledged (P1).
     """
     fake = FakePagerDuty(settings.PAGERDUTY_API_TOKEN or "fake-token", api_url=api_url)
     engineers = list(Engineer.objects.order_by("email"))
@@ -67,6 +71,7 @@ def demo_fake(*, api_url: str = "https://api.pagerduty.com") -> FakePagerDuty:
                 [[user_ids[engineers[-1].pk]]],
                 teams=[{"id": "PTEAM01", "type": "team_reference"}],
             )
+            _add_demo_incidents(fake, rotation, now)
         for role in FEED_ROLES:
             shifts = _feed_shifts(rotation, role, now)
             paths = [demo_feed_path(rotation.slug, role)]
@@ -79,6 +84,35 @@ def demo_fake(*, api_url: str = "https://api.pagerduty.com") -> FakePagerDuty:
                 text = render_feed(schedule_id, f"{rotation.name} {role.title()}", shifts)
                 fake.add_schedule_feed(key, schedule_id, text)
     return fake
+
+
+def demo_service_id(slug: str, name: str) -> str:
+    """A stable PagerDuty-style service id for a demo service."""
+    return "PS" + base64.b32encode(hashlib.sha256(f"{slug}-{name}".encode()).digest()).decode()[:5]
+
+
+def _add_demo_incidents(fake: FakePagerDuty, rotation: Rotation, now: datetime) -> None:
+    api, web = (demo_service_id(rotation.slug, name) for name in ("api", "web"))
+    fake.services |= {api: f"{rotation.slug}-api", web: f"{rotation.slug}-web"}
+    policy = fake.escalation_policies[rotation.pagerduty_escalation_policy_id]
+    policy["services"] = [
+        {"id": service_id, "type": "service_reference"} for service_id in (api, web)
+    ]
+    hour = timedelta(hours=1)
+    prefix = f"PD{rotation.pk:02d}"
+    fake.add_incident(f"{prefix}A", "API 5xx rate above 2%", api, now - 2 * hour)
+    fake.add_incident(
+        f"{prefix}B", "Checkout latency p99 over 3 s", web, now - 30 * hour, priority="P2",
+        acknowledged_at=now - 30 * hour + timedelta(minutes=4), resolved_at=now - 28 * hour,
+    )  # fmt: skip
+    fake.add_incident(
+        f"{prefix}C", "Certificate expires in 14 days", web, now - 20 * hour, urgency="low",
+        acknowledged_at=now - 19 * hour,
+    )  # fmt: skip
+    fake.add_incident(
+        f"{prefix}D", "Payments queue backlog", api, now - 5 * hour, priority="P1",
+        acknowledged_at=now - 5 * hour + timedelta(minutes=2),
+    )  # fmt: skip
 
 
 def _feed_shifts(rotation: Rotation, role: str, now: datetime) -> list[FeedShift]:
@@ -124,7 +158,7 @@ class Command(BaseCommand):
             f"Fake PagerDuty on {base}: {len(fake.users)} users, "
             f"{len(fake.escalation_policies)} escalation policies "
             f"({', '.join(fake.escalation_policies) or 'none'}), "
-            f"{len(fake.schedule_feeds)} schedule feeds."
+            f"{len(fake.schedule_feeds)} schedule feeds, {len(fake.incidents)} incidents."
         )
         if not settings.PAGERDUTY_API_TOKEN:
             self.stdout.write('  PAGERDUTY_API_TOKEN is empty: the fake accepts "fake-token".')
