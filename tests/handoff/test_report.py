@@ -183,7 +183,7 @@ def test_the_frozen_contents_do_not_change_when_the_week_does(
     submit_report(report, "", by=cast["alice"].user)
     incident_actions.open_incident(
         {"title": "After the report", "severity": "SEV3", "started_at": NOW},
-        by=cast["alice"].user,  # type: ignore[arg-type]
+        by=cast["alice"].user,
     )
     report.refresh_from_db()
     assert "After the report" not in [i["title"] for i in report.contents["incidents"]]
