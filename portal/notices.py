@@ -9,6 +9,7 @@ sending) is taken again: at-least-once beats never.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from django.core.mail import send_mail
@@ -17,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from portal.models import Notice
+from portal.models import Notice, ReminderChoices
 
 CLAIM_TIMEOUT = timedelta(minutes=10)
 
@@ -30,6 +31,17 @@ def tell(key: str, to: str, subject: str, body: str) -> bool:
     if created and not _sender_queued():
         transaction.on_commit(_queue_sender, robust=True)
     return created
+
+
+def wants(email: str, choice: str) -> bool:
+    """Whether the person with ``email`` wants the reminders or notices named by ``choice`` (a
+    ReminderChoices field); someone who never chose, or is no engineer, gets them all."""
+    return not ReminderChoices.objects.filter(engineer__email=email, **{choice: False}).exists()
+
+
+def tell_if_wanted(choice: str, key: str, to: str, subject: str, body: str) -> bool:
+    """``tell``, unless the person switched off ``choice`` on /me/."""
+    return wants(to, choice) and tell(key, to, subject, body)
 
 
 def _queue_sender() -> None:
@@ -45,26 +57,37 @@ def _sender_queued() -> bool:
     )
 
 
-def send_pending(*, now: datetime | None = None) -> str:
-    """Send every notice not sent yet that no live worker has claimed."""
-    now = now or timezone.now()
-    sent = failed = 0
+def claimed(channel: str, *, now: datetime) -> Iterator[Notice]:
+    """Each unsent notice of ``channel`` that this caller won with a conditional update: of two
+    workers running at once, exactly one gets each row."""
     claimable = Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_TIMEOUT)
-    for notice_id in Notice.objects.filter(claimable, sent_at__isnull=True).values_list(
-        "id", flat=True
-    ):
-        claimed = Notice.objects.filter(claimable, pk=notice_id, sent_at__isnull=True).update(
-            claimed_at=now
-        )
-        if not claimed:
-            continue  # another worker has it
-        notice = Notice.objects.get(pk=notice_id)
+    unsent = Notice.objects.filter(claimable, channel=channel, sent_at__isnull=True)
+    for notice_id in list(unsent.values_list("id", flat=True)):
+        if unsent.filter(pk=notice_id).update(claimed_at=now):
+            yield Notice.objects.get(pk=notice_id)
+        # else another worker has it
+
+
+def deliver_claimed(channel: str, send: Callable[[Notice], None], *, now: datetime) -> str:
+    """Send each notice of ``channel`` this caller claims; a failure is kept on the row, whose
+    claim is let go so the next run tries again."""
+    sent = failed = 0
+    for notice in claimed(channel, now=now):
         try:
-            send_mail(notice.subject, notice.body, None, [notice.to])
+            send(notice)
         except Exception as error:  # kept on the row; the next run tries again
-            Notice.objects.filter(pk=notice_id).update(claimed_at=None, error=str(error)[:300])
+            Notice.objects.filter(pk=notice.pk).update(claimed_at=None, error=str(error)[:300])
             failed += 1
             continue
-        Notice.objects.filter(pk=notice_id).update(sent_at=timezone.now(), error="")
+        Notice.objects.filter(pk=notice.pk).update(sent_at=timezone.now(), error="")
         sent += 1
-    return f"notices: {sent} sent, {failed} failed"
+    return f"{sent} sent, {failed} failed"
+
+
+def _email(notice: Notice) -> None:
+    send_mail(notice.subject, notice.body, None, [notice.to])
+
+
+def send_pending(*, now: datetime | None = None) -> str:
+    """Send every email notice not sent yet that no live worker has claimed."""
+    return "notices: " + deliver_claimed(Notice.Channel.EMAIL, _email, now=now or timezone.now())
