@@ -67,4 +67,12 @@ PERIODIC_JOBS = [
         # broker restart) or whose send failed, within five minutes.
         why="sends the notices actions wrote that no queued task has sent",
     ),
+    PeriodicJob(
+        name="write reminders",
+        func="portal.reminders.send_reminders",
+        minutes=5,
+        # An hour-before reminder should land close to its hour; each run looks back two hours
+        # (portal/reminders.py), so a worker down an hour still writes what it missed, once.
+        why="emails a week and a day before a stint, an hour before a shift, and due items",
+    ),
 ]

@@ -30,7 +30,8 @@ from pagerduty.status import sync_status
 from pagerduty.sync import DELAY_MINUTES
 from portal import actions
 from portal.auth import attempted_username
-from portal.models import ApiToken
+from portal.forms import ReminderChoicesForm
+from portal.models import ApiToken, ReminderChoices
 from portal.stamp import Stamps, pick, remember, stamps
 from portal.viewer import signed_in_user
 from rotation import health_page, onboarding, timetable
@@ -215,7 +216,20 @@ def me(request: HttpRequest) -> HttpResponse:
         context.update(my_covers(engineer, manager=is_manager(user)))
         context["swaps"] = my_swaps(engineer, timezone.now())
         context |= my_time_off(request, engineer)
+        choices = ReminderChoices.objects.filter(engineer=engineer).first()
+        context["reminder_form"] = ReminderChoicesForm(instance=choices)
     return render(request, "portal/me.html", context)
+
+
+@require_POST
+def choose_reminders(request: HttpRequest) -> HttpResponse:
+    """Save the reminder switches of /me/ and go back to them."""
+    engineer = Engineer.objects.filter(user=signed_in_user(request)).first()
+    form = ReminderChoicesForm(request.POST)
+    if engineer is not None and form.is_valid():  # boxes: every post is valid
+        actions.choose_reminders(engineer.pk, form.cleaned_data, by=request.user)
+        messages.success(request, "Your reminder choices are saved.")
+    return redirect(reverse("portal:me") + "#reminders")
 
 
 @login_not_required
