@@ -25,11 +25,24 @@ CLAIM_TIMEOUT = timedelta(minutes=10)
 
 def tell(key: str, to: str, subject: str, body: str) -> bool:
     """Queue one email (once per ``key``); True when this call wrote it."""
+    return write(Notice.Channel.EMAIL, key, to, subject, body)
+
+
+# The task that sends each channel's notices, queued once per transaction that writes one.
+SENDERS = {
+    Notice.Channel.EMAIL: "portal.notices.send_pending",
+    Notice.Channel.SLACK: "slack.jobs.send_posts",
+}
+
+
+def write(channel: Notice.Channel, key: str, to: str, subject: str, body: str) -> bool:
+    """Write one notice of ``channel`` (once per ``key``), its sender queued on commit."""
     _, created = Notice.objects.get_or_create(
-        key=key[:200], defaults={"to": to, "subject": subject[:200], "body": body}
+        key=key[:200],
+        defaults={"channel": channel, "to": to, "subject": subject[:200], "body": body},
     )
-    if created and not _sender_queued():
-        transaction.on_commit(_queue_sender, robust=True)
+    if created and not _sender_queued(SENDERS[channel]):
+        transaction.on_commit(_Sender(SENDERS[channel]), robust=True)
     return created
 
 
@@ -44,16 +57,24 @@ def tell_if_wanted(choice: str, key: str, to: str, subject: str, body: str) -> b
     return wants(to, choice) and tell(key, to, subject, body)
 
 
-def _queue_sender() -> None:
-    async_task("portal.notices.send_pending")
+class _Sender:
+    """Queues the task ``func`` on commit; compared by ``func``, so a transaction queues each
+    sender once."""
+
+    def __init__(self, func: str) -> None:
+        self.func = func
+
+    def __call__(self) -> None:
+        async_task(self.func)
 
 
-def _sender_queued() -> bool:
-    """Whether this transaction will already queue the sender on commit: one task sends every
+def _sender_queued(func: str) -> bool:
+    """Whether this transaction will already queue ``func`` on commit: one task sends every
     notice, so a roster edit that tells a hundred people queues one, not a hundred."""
     connection = transaction.get_connection()
     return connection.in_atomic_block and any(
-        callback is _queue_sender for _, callback, _ in connection.run_on_commit
+        isinstance(callback, _Sender) and callback.func == func
+        for _, callback, _ in connection.run_on_commit
     )
 
 
