@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -31,6 +32,7 @@ from pagerduty.sync import DELAY_MINUTES
 from portal import actions
 from portal.auth import attempted_username
 from portal.forms import ReminderChoicesForm
+from portal.job_runs import job_runs
 from portal.models import ApiToken, ReminderChoices
 from portal.stamp import Stamps, pick, remember, stamps
 from portal.viewer import signed_in_user
@@ -219,6 +221,15 @@ def me(request: HttpRequest) -> HttpResponse:
         choices = ReminderChoices.objects.filter(engineer=engineer).first()
         context["reminder_form"] = ReminderChoicesForm(instance=choices)
     return render(request, "portal/me.html", context)
+
+
+@never_cache
+def jobs(request: HttpRequest) -> HttpResponse:
+    """Managers: every periodic job, its cadence and why, its last and next run, last failure."""
+    user = signed_in_user(request)
+    if not (user.is_superuser or user.groups.filter(name=MANAGERS).exists()):
+        raise PermissionDenied("only a manager may see the jobs")
+    return render(request, "portal/jobs.html", {"jobs": job_runs()})
 
 
 @require_POST
