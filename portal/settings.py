@@ -342,8 +342,6 @@ LOGGING: dict[str, Any] = {
     "loggers": {
         # Filtered at the logger, before any handler (Django's DEBUG console, mail_admins).
         "django.request": {"filters": ["mask_feed_tokens"]},
-        # httpx logs every request's whole URL at INFO; a Slack webhook's URL is its credential.
-        "httpx": {"level": "WARNING"},
         "django.server": {
             "handlers": ["django.server"],
             "level": "INFO",

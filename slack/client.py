@@ -9,12 +9,22 @@ failed is tried again by the next run of ``slack.jobs.send_posts``.
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 import httpx
 from django.conf import settings
 
+from portal.logmask import MaskInArguments
+
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# A webhook URL is https://hooks.slack.com/services/T.../B.../<secret>: all after /services/.
+_WEBHOOK_PATH = re.compile(r"/services/\S+")
+
+
+# httpx logs every request's URL at INFO: a webhook's path is masked there.
+logging.getLogger("httpx").addFilter(MaskInArguments(_WEBHOOK_PATH, "/services/***"))
 
 
 class SlackError(Exception):

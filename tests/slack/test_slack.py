@@ -8,6 +8,7 @@ Erin primary, Bob secondary.
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -189,6 +190,17 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_the_webhook_url_never_reaches_a_log_line(
+    fake_slack: tuple[FakeSlack, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    _, url = fake_slack
+    caplog.set_level(logging.DEBUG)  # httpx's records too
+    post_webhook({"text": "hi"}, url=url)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "/services/***" in logged
+    assert "T0/B0/fake" not in logged
 
 
 @pytest.mark.django_db
