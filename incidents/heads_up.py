@@ -14,6 +14,8 @@ from django.utils import timezone
 from incidents import rules
 from incidents.models import HeadsUp, HeadsUpKind
 from portal.models import AuditEntry
+from slack import messages
+from slack.outbox import post
 
 # The board shows what ended within this long; the dashboard what starts within AHEAD.
 PAST = timedelta(days=30)
@@ -35,7 +37,26 @@ def post_heads_up(fields: dict[str, Any], *, by: User) -> HeadsUp:
         starts_at=heads_up.starts_at.isoformat(),
         customer_facing=heads_up.customer_facing,
     )
+    announce_heads_up(heads_up)
     return heads_up
+
+
+def announce_heads_up(heads_up: HeadsUp) -> bool:
+    """Write the heads-up's Slack post (once; nothing without a webhook), times in the portal's
+    zone: a channel has many readers and no one zone of its own."""
+    zone = timezone.get_default_timezone()
+
+    def local(when: datetime) -> str:
+        return f"{when.astimezone(zone):%a %-d %b %H:%M} {zone.key}"
+
+    payload = messages.heads_up(
+        heads_up.title,
+        heads_up.get_kind_display(),
+        local(heads_up.starts_at),
+        local(heads_up.ends_at),
+        str(heads_up.owner or heads_up.posted_by or "nobody"),
+    )
+    return post(f"slack-heads-up:{heads_up.pk}", payload)
 
 
 @dataclass(frozen=True)

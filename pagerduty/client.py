@@ -30,6 +30,7 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 
+from portal.logmask import MaskInArguments
 from portal.outbound import OutboundRefusedError, Resolver, checked_target
 
 log = logging.getLogger("pagerduty.client")
@@ -435,21 +436,8 @@ def _shown(url: httpx.URL) -> str:
     return url.host + _FEED_KEY.sub("/private/***", url.path)
 
 
-class _MaskFeedKeys(logging.Filter):
-    """httpx logs every request's URL at INFO: mask the key of a feed URL there too."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                _FEED_KEY.sub("/private/***", str(arg))
-                if isinstance(arg, str | httpx.URL) and "/private/" in str(arg)
-                else arg
-                for arg in record.args
-            )
-        return True
-
-
-logging.getLogger("httpx").addFilter(_MaskFeedKeys())
+# httpx logs every request's URL at INFO: the key of a feed URL is masked there too.
+logging.getLogger("httpx").addFilter(MaskInArguments(_FEED_KEY, "/private/***"))
 
 
 def _instant(when: datetime) -> str:

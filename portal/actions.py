@@ -1,11 +1,11 @@
-"""Writes of the portal app: personal API tokens."""
+"""Writes of the portal app: personal API tokens, reminder choices."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 
-from portal.models import Actor, ApiToken, AuditEntry, hash_token
+from portal.models import Actor, ApiToken, AuditEntry, ReminderChoices, hash_token
 
 
 def api_token_version(user: User) -> str:
@@ -39,6 +39,24 @@ def revoke_api_token(user: User, *, by: Actor) -> None:
     deleted, _ = ApiToken.objects.filter(user=user).delete()
     if deleted:
         AuditEntry.record("api_token.revoked", user.get_username(), by=by)
+
+
+REMINDER_CHOICES = ["week_before", "day_before", "hour_before", "due_items", "schedule_changes"]
+
+
+@transaction.atomic
+def choose_reminders(engineer_id: int, choices: dict[str, bool], *, by: Actor) -> ReminderChoices:
+    """Save which reminders the engineer wants; an audit entry names what was switched."""
+    row, _ = ReminderChoices.objects.select_for_update().get_or_create(engineer_id=engineer_id)
+    changed = {
+        name: choices[name] for name in REMINDER_CHOICES if getattr(row, name) != choices[name]
+    }
+    for name, value in changed.items():
+        setattr(row, name, value)
+    if changed:
+        row.save(update_fields=list(changed))
+        AuditEntry.record("reminders.chosen", str(row.engineer), by=by, **changed)
+    return row
 
 
 MANAGERS = "Managers"

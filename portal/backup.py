@@ -67,6 +67,7 @@ KEPT: tuple[str, ...] = (
     "portal.auditentry",
     "admin.logentry",
     "rotation.engineer",
+    "portal.reminderchoices",
     "rotation.rotation",
     "rotation.membership",
     "rotation.rosterera",

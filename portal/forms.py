@@ -1,14 +1,17 @@
-"""The login forms of the portal and of the admin, which take login attempts in turn."""
+"""The login forms of the portal and of the admin, which take login attempts in turn, and the
+reminder switches of /me/."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
 from portal.auth import attempted_username, client_ip, one_attempt_at_a_time
+from portal.models import ReminderChoices
 
 
 class LoginForm(AuthenticationForm):
@@ -33,3 +36,11 @@ class LoginForm(AuthenticationForm):
 
 class AdminLoginForm(LoginForm, AdminAuthenticationForm):
     """/admin/login/: the same, for staff only, as the admin's own form."""
+
+
+class ReminderChoicesForm(forms.ModelForm[ReminderChoices]):
+    """The reminders a person wants: a box each, every one ticked until they untick it."""
+
+    class Meta:
+        model = ReminderChoices
+        fields = ["week_before", "day_before", "hour_before", "due_items", "schedule_changes"]

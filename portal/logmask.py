@@ -38,3 +38,22 @@ class MaskFeedTokens(logging.Filter):
             # in either, and the arguments of gunicorn's access log are a dict of atoms.
             record.msg, record.args = masked, ()
         return True
+
+
+class MaskInArguments(logging.Filter):
+    """Replaces ``pattern`` in a record's arguments: httpx logs every request's URL at INFO, and
+    some URLs carry their credential (a PagerDuty feed's key, a Slack webhook's path)."""
+
+    def __init__(self, pattern: re.Pattern[str], replacement: str) -> None:
+        super().__init__()
+        self.pattern, self.replacement = pattern, replacement
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self.pattern.sub(self.replacement, str(arg))
+                if not isinstance(arg, int | float) and self.pattern.search(str(arg))
+                else arg
+                for arg in record.args
+            )
+        return True

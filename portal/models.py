@@ -105,13 +105,19 @@ class SecretKeyFingerprint(models.Model):
 
 
 class Notice(models.Model):
-    """One email to send, written by the action that has something to tell, in its transaction.
+    """One email (or Slack post) to send, written by the action that has something to tell, in
+    its transaction.
 
     ``key`` names what the notice is about and for whom, so an action or job that runs twice
-    writes it once; ``portal.notices.send_pending`` claims each row with a conditional update,
-    so two workers never send it twice."""
+    writes it once; ``portal.notices.claimed`` claims each row with a conditional update, so two
+    workers never send it twice. A Slack post keeps its JSON payload in ``body``."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email"
+        SLACK = "slack"
 
     key = models.CharField(max_length=200, unique=True)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
     to = models.EmailField()
     subject = models.CharField(max_length=200)
     body = models.TextField()
@@ -126,3 +132,25 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} to {self.to}"
+
+
+class ReminderChoices(models.Model):
+    """Which reminders and notices a person wants by email (switched on /me/); every one is on
+    until they switch it off, and a person without a row gets them all."""
+
+    engineer = models.OneToOneField(
+        "rotation.Engineer", on_delete=models.CASCADE, related_name="reminder_choices"
+    )
+    week_before = models.BooleanField("a week before my stint", default=True)
+    day_before = models.BooleanField("a day before my stint", default=True)
+    hour_before = models.BooleanField("an hour before each shift starts", default=True)
+    due_items = models.BooleanField(
+        "the day before a post-mortem or action item of mine falls due", default=True
+    )
+    schedule_changes = models.BooleanField("when a swap or cover changes my weeks", default=True)
+
+    class Meta:
+        verbose_name_plural = "reminder choices"
+
+    def __str__(self) -> str:
+        return f"reminder choices of {self.engineer}"

@@ -84,4 +84,36 @@ PERIODIC_JOBS = [
         # broker restart) or whose send failed, within five minutes.
         why="sends the notices actions wrote that no queued task has sent",
     ),
+    PeriodicJob(
+        name="write reminders",
+        func="portal.reminders.send_reminders",
+        minutes=5,
+        # An hour-before reminder should land close to its hour; each run looks back two hours
+        # (portal/reminders.py), so a worker down an hour still writes what it missed, once.
+        why="emails a week and a day before a stint, an hour before a shift, and due items",
+    ),
+    PeriodicJob(
+        name="post handoffs to Slack",
+        func="slack.jobs.post_handoffs",
+        minutes=5,
+        # A handoff is news within minutes; each run looks back two hours and the key posts
+        # each handoff once, however many runs or workers see it. Nothing without a webhook.
+        why="posts each rotation's new primary and secondary at its handoff",
+    ),
+    PeriodicJob(
+        name="post overdue customer updates to Slack",
+        func="incidents.jobs.post_overdue_updates",
+        minutes=5,
+        # Updates fall due every 30-60 minutes by severity; five minutes late is still useful,
+        # and the key posts each missed due time once. Nothing without a webhook.
+        why="tells the channel when an incident's customer update is overdue",
+    ),
+    PeriodicJob(
+        name="send Slack posts",
+        func="slack.jobs.send_posts",
+        minutes=5,
+        # Every post is queued on commit as well; this catches a lost task or a failed post
+        # (Slack down, a 5xx) within five minutes, keeping the error on the row meanwhile.
+        why="sends the Slack posts jobs and actions wrote that no queued task has sent",
+    ),
 ]

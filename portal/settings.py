@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "incidents",
     "runbooks",
     "handoff",
+    "slack",
 ]
 
 MIDDLEWARE = [
@@ -305,6 +306,9 @@ else:
 PAGERDUTY_API_URL = os.environ.get("PAGERDUTY_API_URL", "https://api.pagerduty.com")
 PAGERDUTY_API_TOKEN = os.environ.get("PAGERDUTY_API_TOKEN", "")
 PAGERDUTY_FROM_EMAIL = os.environ.get("PAGERDUTY_FROM_EMAIL", "")
+# A Slack incoming webhook: handoffs, heads-ups and overdue customer updates are posted to it
+# (slack/); unset, nothing is written for Slack.
+SLACK_WEBHOOK_URL = os.environ.get("SLACK_WEBHOOK_URL", "")
 # Where the worker may fetch the PagerDuty feed URLs managers enter: these hosts, over HTTPS,
 # at public addresses only (portal/outbound.py). A trusted origin skips those checks: only for
 # a local fake PagerDuty (make run and CI set it to http://127.0.0.1:<port>).

@@ -87,7 +87,8 @@ WATCHED: Mapping[Topic, tuple[str, ...]] = {
 # - django_q_*: the task queue, written all the time by the worker.
 # - runbooks_search*: the search index, derived from runbooks_runbook in the same transaction.
 # - axes_*: django-axes' login attempts and log, written by every login; read by its backend.
-# - portal_notice: the email outbox, written by actions and the sender job; never remembered.
+# - portal_notice: the email and Slack outbox, written by actions and jobs; never remembered.
+# - portal_reminderchoices: read fresh by /me/, the reminder job and tell_if_wanted.
 # - rotation_publication, rotation_publishedshift: see DERIVED.
 UNWATCHED = (
     "django_session",
@@ -105,6 +106,7 @@ UNWATCHED = (
     "axes_accessfailurelog",
     "axes_accesslog",
     "portal_notice",
+    "portal_reminderchoices",
 )
 
 # Tables written only by a job that records which stamp of the topic they reflect: the calendar

@@ -13,6 +13,8 @@ portal_patterns = (
     [
         path("", views.dashboard, name="dashboard"),
         path("me/", views.me, name="me"),
+        path("me/reminders/", views.choose_reminders, name="choose_reminders"),
+        path("jobs/", views.jobs, name="jobs"),
         path("account/api-token/", views.api_token, name="api_token"),
         path("account/api-token/rotate/", views.api_token_rotate, name="api_token_rotate"),
         path("account/api-token/revoke/", views.api_token_revoke, name="api_token_revoke"),

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -31,7 +32,9 @@ from pagerduty.status import sync_status
 from pagerduty.sync import DELAY_MINUTES
 from portal import actions
 from portal.auth import attempted_username
-from portal.models import ApiToken
+from portal.forms import ReminderChoicesForm
+from portal.job_runs import job_runs
+from portal.models import ApiToken, ReminderChoices
 from portal.stamp import Stamps, pick, remember, stamps
 from portal.viewer import signed_in_user
 from rotation import health_page, onboarding, timetable
@@ -217,7 +220,29 @@ def me(request: HttpRequest) -> HttpResponse:
         context.update(my_covers(engineer, manager=is_manager(user)))
         context["swaps"] = my_swaps(engineer, timezone.now())
         context |= my_time_off(request, engineer)
+        choices = ReminderChoices.objects.filter(engineer=engineer).first()
+        context["reminder_form"] = ReminderChoicesForm(instance=choices)
     return render(request, "portal/me.html", context)
+
+
+@never_cache
+def jobs(request: HttpRequest) -> HttpResponse:
+    """Managers: every periodic job, its cadence and why, its last and next run, last failure."""
+    user = signed_in_user(request)
+    if not (user.is_superuser or user.groups.filter(name=MANAGERS).exists()):
+        raise PermissionDenied("only a manager may see the jobs")
+    return render(request, "portal/jobs.html", {"jobs": job_runs()})
+
+
+@require_POST
+def choose_reminders(request: HttpRequest) -> HttpResponse:
+    """Save the reminder switches of /me/ and go back to them."""
+    engineer = Engineer.objects.filter(user=signed_in_user(request)).first()
+    form = ReminderChoicesForm(request.POST)
+    if engineer is not None and form.is_valid():  # boxes: every post is valid
+        actions.choose_reminders(engineer.pk, form.cleaned_data, by=request.user)
+        messages.success(request, "Your reminder choices are saved.")
+    return redirect(reverse("portal:me") + "#reminders")
 
 
 @login_not_required

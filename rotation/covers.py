@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.models import Actor, AuditEntry, user_or_none
-from portal.notices import tell
+from portal.notices import tell, tell_if_wanted
 from rotation import schedule
 from rotation.actions import (
     RosterError,
@@ -290,9 +290,12 @@ def _create_cover(request: CoverRequest, taker: Engineer, *, by: Actor, now: dat
 
 
 def _tell_both(request: CoverRequest, event: str, subject: str, body: str) -> None:
+    """Tell both people what became of a cover; only those who want schedule changes told (an
+    ask or offer waiting for an answer is told regardless: see ``_tell_asked``)."""
     for person in {request.covered, request.taker} - {None}:
         assert person is not None
-        tell(f"cover-{event}:{request.id}:{person.email}", person.email, subject, body)
+        key = f"cover-{event}:{request.id}:{person.email}"
+        tell_if_wanted("schedule_changes", key, person.email, subject, body)
 
 
 @transaction.atomic

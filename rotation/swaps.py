@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.models import Actor, AuditEntry, user_or_none
-from portal.notices import tell
+from portal.notices import tell, tell_if_wanted
 from rotation import rules, schedule
 from rotation.actions import (
     RosterError,
@@ -267,7 +267,8 @@ def _applied(
     flag_broken(rotation, now=now)
     for person in (swap.proposer, swap.partner):
         mine = changes.get(person.email, {"gains": [], "loses": []})
-        tell(
+        tell_if_wanted(
+            "schedule_changes",
             f"swap-accepted:{swap.id}:{person.email}",
             person.email,
             f"Swap in {rotation.name} confirmed",
@@ -326,7 +327,8 @@ def _close(swap: Swap, status: SwapStatus, *, by: Actor, now: datetime) -> Swap:
         materialise_shifts(rotation, now=now)
         flag_broken(rotation, now=now)
     for person in (swap.proposer, swap.partner):
-        tell(
+        tell_if_wanted(
+            "schedule_changes",
             f"swap-{status}:{swap.id}:{person.email}",
             person.email,
             f"Swap in {rotation.name} {status}",

@@ -69,7 +69,7 @@ SCREENSHOT_PAGES = {
 }
 
 # Pages only a manager may open (an engineer gets 403): the manager's crawl visits them.
-MANAGERS_ONLY = {"rotation:roster"}
+MANAGERS_ONLY = {"rotation:roster", "portal:jobs"}
 
 # Pages that are not HTML for people, or that only answer a POST.
 NOT_PAGES = {
@@ -93,6 +93,7 @@ NOT_PAGES = {
     "feeds:calendars_rotate": "POST only",
     "portal:api_token_rotate": "POST only",
     "portal:api_token_revoke": "POST only",
+    "portal:choose_reminders": "POST only (the reminder switches on /me/)",
     "incidents:send_update": "POST only",
     "incidents:action_done": "POST only",
     "incidents:postmortem_markdown": "a Markdown download",

@@ -42,7 +42,12 @@ from incidents.heads_up import post_heads_up
 from incidents.models import Incident, Postmortem, TimelineEntry
 from pagerduty.models import IncidentLink
 from portal import backup
-from portal.actions import ensure_managers_group, rotate_api_token
+from portal.actions import (
+    REMINDER_CHOICES,
+    choose_reminders,
+    ensure_managers_group,
+    rotate_api_token,
+)
 from portal.keycheck import foreign_key_problem
 from portal.keyring import secret_key_fingerprint
 from portal.models import AuditEntry, SecretKeyFingerprint
@@ -117,6 +122,7 @@ def portal(client: Client, platform: Rotation, cast: dict[str, Engineer]) -> dic
         engineer=cast["bob"], starts_on=date(2027, 1, 4), ends_on=date(2027, 1, 8), note="Ski"
     )
     OnboardingStep.objects.create(rotation=platform, engineer=cast["bob"], step="read_guide")
+    choose_reminders(cast["bob"].pk, dict.fromkeys(REMINDER_CHOICES, False), by=None)
     materialise_shifts(platform)
     runbook = save_page(
         None,
