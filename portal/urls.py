@@ -34,6 +34,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("rotation.urls")),
+    path("", include("handoff.urls")),
     path("", include("feeds.urls")),
     path("", include("pagerduty.urls")),
     path("incidents/", include("incidents.urls")),
