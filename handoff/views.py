@@ -9,11 +9,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from handoff import release, triage
+from handoff import days, release, triage
 from handoff.forms import StepTickForm, TriageForm
 from handoff.models import WeekSetup
 from portal.viewer import in_viewer_zone, signed_in_user
-from rotation.models import Rotation
+from rotation.models import Rotation, schedule_of
 
 PAST_WEEKS = 4
 
@@ -73,7 +73,6 @@ def triage_page(request: HttpRequest, slug: str) -> HttpResponse:
     """This week's triage days with a form to tick each, and the last weeks' log."""
     rotation = get_object_or_404(Rotation, slug=slug)
     now = timezone.now()
-    week = release.this_week(rotation, now)
     failed: TriageForm | None = None
     if request.method == "POST":
         form = TriageForm(request.POST)
@@ -101,18 +100,16 @@ def triage_page(request: HttpRequest, slug: str) -> HttpResponse:
                     )
                 return redirect(request.path)
         failed = form
-    weeks = []
-    if week is not None:
-        start, end = week
-        for _ in range(PAST_WEEKS + 1):
-            weeks.append((start, triage.triage_log(rotation, start, end, now=now)))
-            bounds = release.this_week(rotation, start - timedelta(seconds=1))
-            if bounds is None:
-                break
-            start, end = bounds
+    weeks: list[tuple[datetime, list[triage.TriageEntry]]] = []
+    plan = schedule_of(rotation)
+    bounds = days.week_at(plan, now) if plan is not None else None
+    while plan is not None and bounds is not None and len(weeks) <= PAST_WEEKS:
+        start, end = bounds
+        weeks.append((start, triage.triage_log(rotation, start, end, now=now)))
+        bounds = days.week_at(plan, start - timedelta(seconds=1))
     context = {
         "rotation": rotation,
-        "week": week,
+        "week": weeks[0] if weeks else None,
         "this_week": weeks[0][1] if weeks else [],
         "past_weeks": weeks[1:],
         "today": timezone.localdate(now, rotation.zone),

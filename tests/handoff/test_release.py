@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 
 from handoff.checklist import DEFAULT_STEPS, MOST_STEPS, STEP_LENGTH, task_items
@@ -28,6 +29,12 @@ from runbooks.actions import save_page
 from runbooks.models import Runbook
 from tests.conftest import NOW, login
 from tests.rotation.test_swaps_race import at_once
+
+
+def user_of(engineer: Engineer) -> User:
+    assert engineer.user is not None
+    return engineer.user
+
 
 WEEK_1 = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)  # Tuesday 1 December 10:00 in Los Angeles
 RUNBOOK = """Our release.
@@ -89,7 +96,7 @@ def test_the_steps_are_copied_once_so_a_runbook_edit_changes_next_week(
     page = release_runbook(platform)
     week = this_week(platform, NOW)
     assert week is not None
-    tick_step(platform, week, 1, done=True, by=cast["alice"].user, now=NOW)  # type: ignore[arg-type]
+    tick_step(platform, week, 1, done=True, by=user_of(cast["alice"]), now=NOW)
     save_page(
         page,
         {"title": page.title, "body": "- [ ] Something else"},
@@ -113,17 +120,17 @@ def test_a_tick_says_who_and_when_and_an_untick_clears_it(
     platform: Rotation, cast: dict[str, Engineer]
 ) -> None:
     week = (WEEK_1, WEEK_1 + timedelta(days=7))
-    erin = cast["erin"].user
-    step = tick_step(platform, week, 2, done=True, by=erin, now=NOW)  # type: ignore[arg-type]
+    erin = user_of(cast["erin"])
+    step = tick_step(platform, week, 2, done=True, by=erin, now=NOW)
     assert (step.done_by, step.done_at) == (erin, NOW)
     state = release_state(platform, WEEK_1)
     assert (state.done, state.total, state.complete) == (1, 5, False)
     assert state.steps[1].done_by == "Erin" and state.steps[1].done_at == NOW
     later = NOW + timedelta(hours=1)
     # A second tick keeps the first one's who and when.
-    again = tick_step(platform, week, 2, done=True, by=cast["alice"].user, now=later)  # type: ignore[arg-type]
+    again = tick_step(platform, week, 2, done=True, by=user_of(cast["alice"]), now=later)
     assert (again.done_by, again.done_at) == (erin, NOW)
-    cleared = tick_step(platform, week, 2, done=False, by=cast["alice"].user, now=later)  # type: ignore[arg-type]
+    cleared = tick_step(platform, week, 2, done=False, by=user_of(cast["alice"]), now=later)
     assert cleared.done_at is None and cleared.done_by is None
     actions = list(
         AuditEntry.objects.filter(action__startswith="release.").values_list("action", flat=True)
@@ -136,7 +143,7 @@ def test_every_step_ticked_completes_the_release(
 ) -> None:
     week = (WEEK_1, WEEK_1 + timedelta(days=7))
     for position in range(1, 6):
-        tick_step(platform, week, position, done=True, by=cast["carol"].user, now=NOW)  # type: ignore[arg-type]
+        tick_step(platform, week, position, done=True, by=user_of(cast["carol"]), now=NOW)
     assert release_state(platform, WEEK_1).complete
 
 
@@ -145,14 +152,14 @@ def test_someone_not_on_the_week_may_not_tick_and_is_told_who_may(
 ) -> None:
     week = (WEEK_1, WEEK_1 + timedelta(days=7))
     with pytest.raises(ReleaseError, match="Only Alice, that week's primary or secondary"):
-        tick_step(platform, week, 1, done=True, by=cast["dave"].user, now=NOW)  # type: ignore[arg-type]
+        tick_step(platform, week, 1, done=True, by=user_of(cast["dave"]), now=NOW)
     assert not ReleaseStep.objects.filter(done_at__isnull=False).exists()
 
 
 def test_a_week_not_begun_cannot_be_ticked(platform: Rotation, cast: dict[str, Engineer]) -> None:
     week = (WEEK_1 + timedelta(days=7), WEEK_1 + timedelta(days=14))
     with pytest.raises(ReleaseError, match="not begun"):
-        tick_step(platform, week, 1, done=True, by=cast["erin"].user, now=NOW)  # type: ignore[arg-type]
+        tick_step(platform, week, 1, done=True, by=user_of(cast["erin"]), now=NOW)
     assert not Release.objects.exists()
 
 
