@@ -102,6 +102,7 @@ READERS = {
     "sync_status",
     "incident_panel",
     "heads_up_panel",
+    "week_panel",
     "stale_runbooks",
     "api_token",
     "calendar_feed",
