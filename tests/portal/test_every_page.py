@@ -64,6 +64,8 @@ SCREENSHOT_PAGES = {
     "runbooks:page": "runbook",
     "admin:rotation_rotation_change": "admin-roster",
     "rotation:roster": "roster",
+    "handoff:release": "release",
+    "handoff:triage": "triage",
 }
 
 # Pages only a manager may open (an engineer gets 403): the manager's crawl visits them.

@@ -35,7 +35,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from feeds.models import FeedToken
-from handoff.models import HandoffReport, Holiday, Release, ReleaseStep, TriageDay, WeekSetup
+from handoff.models import HandoffReport, Holiday, WeekSetup
+from handoff.release import this_week, tick_step
+from handoff.triage import tick_triage
 from incidents import actions as incident_actions
 from incidents.heads_up import post_heads_up
 from incidents.models import Incident, Postmortem, TimelineEntry
@@ -172,13 +174,14 @@ def portal(client: Client, platform: Rotation, cast: dict[str, Engineer]) -> dic
         },
         by=alice,
     )
-    # The week's record. TODO(handoff actions): write these through their actions.
+    # The week's record: the setup and holidays are admin edits; ticks go through actions.
     WeekSetup.objects.create(rotation=platform, release_runbook=runbook)
     Holiday.objects.create(rotation=platform, day=date(2026, 12, 25), name="Christmas Day")
+    week = this_week(platform, NOW)
+    assert week is not None
+    tick_step(platform, week, 1, done=True, by=alice, now=NOW)
+    tick_triage(platform, NOW.date(), "Quiet.", by=alice, now=NOW)
     week_start = NOW - timedelta(days=6)
-    release = Release.objects.create(rotation=platform, week_start=week_start, owner=cast["erin"])
-    ReleaseStep.objects.create(release=release, position=1, text="Tag master", done_at=NOW)
-    TriageDay.objects.create(rotation=platform, day=NOW.date(), done_at=NOW, note="Quiet.")
     HandoffReport.objects.create(
         rotation=platform,
         week_start=week_start,

@@ -108,6 +108,8 @@ def sample_kwargs(root: User) -> dict[str, dict[str, object]]:
         "rotation:roster": {"slug": "platform"},
         "rotation:onboarding_tick": {"pk": step.pk},
         "api_roster_preview": {"slug": "platform"},
+        "handoff:release": {"slug": "platform"},
+        "handoff:triage": {"slug": "platform"},
         "password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
     }
 
