@@ -14,8 +14,8 @@ from typing import Any
 from django.db.models import Q
 from django.urls import reverse
 
-from handoff import days
-from handoff.models import Holiday, Release, TriageDay, WeekSetup
+from handoff.release import opened_release_state
+from handoff.triage import triage_log
 from incidents import heads_up
 from incidents.models import ActionItem, Incident, Postmortem, PostmortemStatus
 from pagerduty.status import sync_status
@@ -25,7 +25,6 @@ from rotation.models import Override, Rotation, Swap, SwapStatus
 WEEK_AHEAD = timedelta(days=7)
 # The longest list a section shows; the pages behind each link show the rest.
 SECTION_LIMIT = 50
-DEFAULT_TRIAGE_DUE = WeekSetup._meta.get_field("triage_due_at").get_default()
 
 
 def iso(when: datetime | None) -> str | None:
@@ -142,54 +141,33 @@ def heads_ups_ahead(now: datetime) -> list[dict[str, Any]]:
     ]
 
 
-# REPLACE AT MERGE: the `release` branch's handoff.triage.triage_log(rotation, week_start,
-# week_end) reads the same rows; this section is kept until then so the report stands alone.
 def triage_section(
     rotation: Rotation, week_start: datetime, handoff_at: datetime
 ) -> list[dict[str, Any]]:
-    """The week's business days due for triage, each ticked or not: three queries."""
-    setup = WeekSetup.objects.filter(rotation=rotation).first()
-    due_at = setup.triage_due_at if setup else DEFAULT_TRIAGE_DUE
-    first, last = week_start.astimezone(rotation.zone).date(), handoff_at.astimezone(rotation.zone)
-    holidays = set(
-        Holiday.objects.filter(rotation=rotation, day__range=(first, last.date())).values_list(
-            "day", flat=True
-        )
-    )
-    due = days.triage_days(week_start, handoff_at, rotation.zone, due_at, holidays)
-    ticked = {
-        t.day: t
-        for t in TriageDay.objects.filter(rotation=rotation, day__in=due).select_related("done_by")
-    }
+    """The week's business days due for triage, each ticked or not (``triage_log``)."""
     return [
         {
-            "day": day.isoformat(),
-            "done_at": iso(ticked[day].done_at) if day in ticked else None,
-            "note": ticked[day].note if day in ticked else "",
+            "day": entry.day.isoformat(),
+            "done_at": iso(entry.ticked.done_at) if entry.ticked else None,
+            "done_by": entry.done_by,
+            "note": entry.ticked.note if entry.ticked else "",
         }
-        for day in due
+        for entry in triage_log(rotation, week_start, handoff_at)
     ]
 
 
-# REPLACE AT MERGE: the `release` branch's handoff.release.release_state(rotation, week_start)
-# reads the same rows; this section is kept until then so the report stands alone.
 def release_section(rotation: Rotation, week_start: datetime) -> dict[str, Any] | None:
-    """The week's release checklist, step by step; None when the week has none: two queries."""
-    release = (
-        Release.objects.filter(rotation=rotation, week_start=week_start)
-        .select_related("owner")
-        .first()
-    )
-    if release is None:
+    """The week's release checklist step by step (``release_state``); None when nobody has
+    opened it (the steps it would have are the runbook's, not news)."""
+    state = opened_release_state(rotation, week_start)
+    if state is None:
         return None
-    steps = [
-        {"text": s.text, "done_at": iso(s.done_at)}
-        for s in release.steps.order_by("position", "id")
-    ]
     return {
-        "owner": release.owner.name,
-        "steps": steps,
-        "done": sum(1 for s in steps if s["done_at"]),
+        "owner": state.owner.name if state.owner else "",
+        "steps": [
+            {"text": s.text, "done_at": iso(s.done_at), "done_by": s.done_by} for s in state.steps
+        ],
+        "done": state.done,
     }
 
 

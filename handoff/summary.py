@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.models import AbstractBaseUser
-
 from handoff.days import triage_days, triage_due
-from handoff.models import HandoffReport, Holiday, Release, TriageDay, WeekSetup
+from handoff.models import HandoffReport, Holiday, TriageDay
+from handoff.release import name_of, opened_release_state
+from handoff.triage import due_hour
 from incidents import metrics
 from incidents.models import HeadsUp, Incident, PostmortemStatus
 from incidents.templatetags.incident_tags import duration
@@ -343,24 +343,12 @@ def heads_ups_during(start: datetime, end: datetime) -> list[HeadsUpLine]:
     return [HeadsUpLine(h.title, h.get_kind_display(), h.starts_at, h.ends_at) for h in rows]
 
 
-def user_name(user: AbstractBaseUser | None) -> str | None:
-    """The engineer's name of a login (its email for a login that is no engineer)."""
-    if user is None:
-        return None
-    engineer = getattr(user, "engineer", None)
-    return engineer.name if engineer is not None else user.get_username()
-
-
-# Merge: the readers below read the handoff rows directly; swap them for the other branches'
-# readers (handoff.triage.triage_log, handoff.release.release_state, handoff.report) when merged.
-
-
 def triage_of(
     rotation: Rotation, start: datetime, end: datetime, now: datetime, zone: ZoneInfo
 ) -> list[TriageLine]:
-    """Three queries: the week's business days, holidays named, each done by whom or missed."""
-    setup = WeekSetup.objects.filter(rotation=rotation).first()
-    due_at = setup.triage_due_at if setup else WeekSetup._meta.get_field("triage_due_at").default
+    """Three queries: the week's business days, holidays named (``triage_log`` skips them),
+    each done by whom or missed."""
+    due_at = due_hour(rotation)
     first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
     holidays = {
         h.day: h.name for h in Holiday.objects.filter(rotation=rotation, day__range=(first, last))
@@ -376,7 +364,7 @@ def triage_of(
     return [
         TriageLine(
             day,
-            (user_name(ticks[day].done_by) or "someone") if day in ticks else None,
+            (name_of(ticks[day].done_by) or "someone") if day in ticks else None,
             holidays.get(day),
             is_to_come=triage_due(day, due_at, zone) > now,
         )
@@ -385,19 +373,13 @@ def triage_of(
 
 
 def release_of(rotation: Rotation, week_start: datetime) -> ReleaseLine | None:
-    """Two queries: the week's release and its steps."""
-    release = (
-        Release.objects.filter(rotation=rotation, week_start=week_start)
-        .select_related("owner")
-        .prefetch_related("steps")
-        .first()
-    )
-    if release is None:
+    """The week's release; None when nobody opened it."""
+    state = opened_release_state(rotation, week_start)
+    if state is None:
         return None
-    steps = list(release.steps.all())
-    done = [s.done_at for s in steps if s.done_at is not None]
-    finished = max(done) if steps and len(done) == len(steps) else None
-    return ReleaseLine(release.owner.name, len(done), len(steps), finished)
+    done = [s.done_at for s in state.steps if s.done_at is not None]
+    finished = max(done) if state.complete else None
+    return ReleaseLine(state.owner.name if state.owner else "", state.done, state.total, finished)
 
 
 def handoff_of(rotation: Rotation, week_end: datetime) -> HandoffLine | None:
@@ -415,5 +397,5 @@ def handoff_of(rotation: Rotation, week_end: datetime) -> HandoffLine | None:
         report.worries,
         report.submitted_at,
         report.acknowledged_at,
-        user_name(report.acknowledged_by),
+        name_of(report.acknowledged_by) or None,
     )

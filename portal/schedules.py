@@ -116,4 +116,12 @@ PERIODIC_JOBS = [
         # (Slack down, a 5xx) within five minutes, keeping the error on the row meanwhile.
         why="sends the Slack posts jobs and actions wrote that no queued task has sent",
     ),
+    PeriodicJob(
+        name="remind untriaged days",
+        func="handoff.jobs.remind_untriaged",
+        minutes=15,
+        # Triage falls due at an hour set per rotation (11:00 by default); a quarter-hour run
+        # reminds within 15 minutes of it, and the notice's key keeps it to one email a day.
+        why="emails the primary when today's notifications are not triaged by the due hour",
+    ),
 ]

@@ -25,7 +25,8 @@ from django.views.decorators.http import require_POST
 
 from feeds import serve
 from feeds.actions import feed_token_of
-from handoff.panels import handoff_panel
+from handoff.report_panel import handoff_panel
+from handoff.week_panel import week_panel
 from incidents import heads_up
 from incidents.queries import dashboard_summary, my_action_items
 from pagerduty.status import sync_status
@@ -82,6 +83,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "incidents": incident_panel(me, found, now),
         "heads_up": heads_up_panel(my_zone, found, now),
         "handoff": handoff_panel(me, my_zone, found, now),
+        "week": week_panel(my_zone, found, now),
         "stale_runbooks": stale_runbooks_for(me, found, now),
         "flagged_covers": flagged_for(user, me, found, now),
     }

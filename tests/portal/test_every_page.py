@@ -66,6 +66,8 @@ SCREENSHOT_PAGES = {
     "rotation:roster": "roster",
     "handoff:list": "handoff-list",
     "handoff:report": "handoff-report",
+    "handoff:release": "release",
+    "handoff:triage": "triage",
 }
 
 # Pages only a manager may open (an engineer gets 403): the manager's crawl visits them.

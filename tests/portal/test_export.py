@@ -36,7 +36,9 @@ from django.test.utils import CaptureQueriesContext
 
 from feeds.models import FeedToken
 from handoff.actions import acknowledge_report, open_report, submit_report
-from handoff.models import Holiday, Release, ReleaseStep, TriageDay, WeekSetup
+from handoff.models import Holiday, WeekSetup
+from handoff.release import this_week, tick_step
+from handoff.triage import tick_triage
 from incidents import actions as incident_actions
 from incidents.heads_up import post_heads_up
 from incidents.models import Incident, Postmortem, TimelineEntry
@@ -191,13 +193,13 @@ def portal(client: Client, platform: Rotation, cast: dict[str, Engineer]) -> dic
         created_at=NOW - timedelta(hours=2),
         acknowledged_at=NOW - timedelta(hours=1),
     )
-    # The week's record. TODO(handoff actions): write these through their actions.
+    # The week's record: the setup and holidays are admin edits; ticks go through actions.
     WeekSetup.objects.create(rotation=platform, release_runbook=runbook)
     Holiday.objects.create(rotation=platform, day=date(2026, 12, 25), name="Christmas Day")
-    week_start = NOW - timedelta(days=6)
-    release = Release.objects.create(rotation=platform, week_start=week_start, owner=cast["erin"])
-    ReleaseStep.objects.create(release=release, position=1, text="Tag master", done_at=NOW)
-    TriageDay.objects.create(rotation=platform, day=NOW.date(), done_at=NOW, note="Quiet.")
+    week = this_week(platform, NOW)
+    assert week is not None
+    tick_step(platform, week, 1, done=True, by=alice, now=NOW)
+    tick_triage(platform, NOW.date(), "Quiet.", by=alice, now=NOW)
     # The report of last week's handoff (Dave to Alice), written and read.
     report = open_report(platform, calendar.handoff_at(date(2026, 12, 1)))
     assert report is not None

@@ -103,6 +103,7 @@ READERS = {
     "incident_panel",
     "heads_up_panel",
     "handoff_panel",
+    "week_panel",
     "stale_runbooks",
     "api_token",
     "calendar_feed",

@@ -122,6 +122,8 @@ def sample_kwargs(root: User) -> dict[str, dict[str, object]]:
         "summary:latest": {"slug": "platform"},
         "summary:week": {"slug": "platform", "day": week},
         "summary:markdown": {"slug": "platform", "day": week},
+        "handoff:release": {"slug": "platform"},
+        "handoff:triage": {"slug": "platform"},
         "password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
     }
 

@@ -15,12 +15,14 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from handoff.models import WeekSetup
 from pagerduty.management.commands.fake_pagerduty import demo_feed_path
 from portal.actions import ensure_managers_group
 from portal.demo_history import seed_history
 from rotation.actions import save_roster
 from rotation.models import Engineer, Rotation
 from runbooks.imports import import_folder
+from runbooks.models import Runbook
 
 DEMO_PASSWORD = "oncall-demo-2026"
 MANAGER = "carol@example.com"
@@ -73,6 +75,7 @@ class Command(BaseCommand):
             save_roster(rotation, engineers, None, by=None)
         link_demo_pagerduty(rotation)
         import_folder(DEMO_RUNBOOKS)
+        use_demo_release_runbook(rotation)
         seed_history(rotation, timezone.now())
         self.stdout.write(
             f"Demo team ready: {len(engineers)} engineers on {rotation.name}.\n"
@@ -95,3 +98,9 @@ def link_demo_pagerduty(rotation: Rotation) -> None:
             role: api + demo_feed_path(rotation.slug, role) for role in ("primary", "secondary")
         }
     rotation.save(update_fields=["pagerduty_escalation_policy_id", "pagerduty_feeds"])
+
+
+def use_demo_release_runbook(rotation: Rotation) -> None:
+    """The demo rotation's release checklist comes from the imported Weekly release page."""
+    runbook = Runbook.objects.filter(title__iexact="Weekly release").first()
+    WeekSetup.objects.update_or_create(rotation=rotation, defaults={"release_runbook": runbook})
