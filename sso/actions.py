@@ -24,7 +24,7 @@ def sign_in_engineer(email: str, *, is_manager: bool | None) -> User:
         Engineer.objects.select_for_update().select_related("user").filter(email=email).first()
     )
     if engineer is None:
-        raise SignInRefusedError(Refusal.UNKNOWN_EMAIL)
+        raise SignInRefusedError(Refusal.UNKNOWN_EMAIL, email=email)
     if not engineer.is_active or (engineer.user is not None and not engineer.user.is_active):
         raise SignInRefusedError(Refusal.INACTIVE)
     user = engineer.user

@@ -76,11 +76,13 @@ EXPLANATIONS: dict[Refusal, tuple[str, str]] = {
 
 
 class SignInRefusedError(Exception):
-    """A sign-in through the provider refused for ``reason``; nothing was written."""
+    """A sign-in through the provider refused for ``reason``; nothing was written. ``email``:
+    the address the provider gave, when the refusal is about it (the page shows it)."""
 
-    def __init__(self, reason: Refusal) -> None:
+    def __init__(self, reason: Refusal, *, email: str = "") -> None:
         super().__init__(reason.value)
         self.reason = reason
+        self.email = email
 
 
 def id_token_refusal(
@@ -113,7 +115,7 @@ def verified_email(claims: Mapping[str, Any]) -> str:
     if not email:
         raise SignInRefusedError(Refusal.NO_EMAIL)
     if claims.get("email_verified") not in (True, "true"):
-        raise SignInRefusedError(Refusal.UNVERIFIED_EMAIL)
+        raise SignInRefusedError(Refusal.UNVERIFIED_EMAIL, email=email)
     return email
 
 

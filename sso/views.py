@@ -18,9 +18,9 @@ from sso.discovery import DiscoveryError
 STATUS = {Refusal.PROVIDER_UNREACHABLE: 503, Refusal.BAD_STATE: 400}
 
 
-def refused(request: HttpRequest, reason: Refusal) -> HttpResponse:
+def refused(request: HttpRequest, reason: Refusal, *, email: str = "") -> HttpResponse:
     title, advice = EXPLANATIONS[reason]
-    context = {"reason": reason.value, "title": title, "advice": advice}
+    context = {"reason": reason.value, "title": title, "advice": advice, "email": email}
     return render(request, "sso/refused.html", context, status=STATUS.get(reason, 403))
 
 
@@ -58,7 +58,7 @@ class CallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]
         try:
             response: HttpResponse = super().get(request)
         except SignInRefusedError as refusal:
-            return refused(request, refusal.reason)
+            return refused(request, refusal.reason, email=refusal.email)
         except (DiscoveryError, requests.RequestException):
             return refused(request, Refusal.PROVIDER_UNREACHABLE)
         return response

@@ -142,7 +142,9 @@ def test_an_unknown_email_is_told_to_ask_a_manager(
     client: Client, sso: str, team: dict[str, Engineer]
 ) -> None:
     _, response = sign_in(client, "stranger")
-    assert "Ask a manager to add you" in response.content.decode()  # type: ignore[attr-defined]
+    page = response.content.decode()  # type: ignore[attr-defined]
+    assert "Ask a manager to add you" in page
+    assert "knows you as <strong>stranger@example.com</strong>" in page
 
 
 def test_an_answer_for_a_state_never_handed_out_is_refused(
