@@ -20,9 +20,9 @@ def sign_in_engineer(email: str, *, is_manager: bool | None) -> User:
     matching no engineer is refused, never guessed. With ``is_manager`` not None, the user
     joins or leaves the Managers group to match the provider. The engineer's row is locked, so
     two first sign-ins at once make one user."""
-    engineer = (
-        Engineer.objects.select_for_update().select_related("user").filter(email=email).first()
-    )
+    # No select_related: a sign-in that waited for the lock would read the user another one
+    # just made through its older snapshot, as no user, and make a second.
+    engineer = Engineer.objects.select_for_update().filter(email=email).first()
     if engineer is None:
         raise SignInRefusedError(Refusal.UNKNOWN_EMAIL, email=email)
     if not engineer.is_active or (engineer.user is not None and not engineer.user.is_active):
