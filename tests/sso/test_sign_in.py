@@ -197,3 +197,19 @@ def test_without_an_issuer_nothing_changes(client: Client, db: None) -> None:
     assert "Sign in with" not in page
     assert client.get("/sso/start/").status_code == 404
     assert client.get("/sso/callback/", {"code": "c", "state": "s"}).status_code == 404
+
+
+def test_a_password_lockout_does_not_stop_a_sign_in_through_the_provider(
+    client: Client, sso: str, team: dict[str, Engineer], settings: object
+) -> None:
+    # django-axes' backend runs first for every authenticate(); it needs the request, which
+    # the callback passes, and counts passwords only.
+    for _ in range(settings.AXES_FAILURE_LIMIT):  # type: ignore[attr-defined]
+        client.post("/login/", {"username": "alice@example.com", "password": "wrong"})
+    assert (
+        client.post("/login/", {"username": "alice@example.com", "password": "x"}).status_code
+        == 429
+    )
+    _, response = sign_in(client, "alice")
+    assert response["Location"] == "/"  # type: ignore[index]
+    assert signed_in_as(client) == "alice@example.com"
