@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import requests
@@ -16,9 +17,12 @@ from sso.claims import EXPLANATIONS, Refusal, SignInRefusedError
 from sso.discovery import DiscoveryError
 
 STATUS = {Refusal.PROVIDER_UNREACHABLE: 503, Refusal.BAD_STATE: 400}
+logger = logging.getLogger(__name__)
 
 
 def refused(request: HttpRequest, reason: Refusal, *, email: str = "") -> HttpResponse:
+    # For whoever runs the portal: a wave of one reason points at the provider's setup.
+    logger.warning("single sign-on refused: %s", reason.value)
     title, advice = EXPLANATIONS[reason]
     context = {"reason": reason.value, "title": title, "advice": advice, "email": email}
     return render(request, "sso/refused.html", context, status=STATUS.get(reason, 403))
@@ -59,7 +63,12 @@ class CallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]
             response: HttpResponse = super().get(request)
         except SignInRefusedError as refusal:
             return refused(request, refusal.reason, email=refusal.email)
-        except (DiscoveryError, requests.RequestException):
+        except requests.HTTPError as error:
+            # The token endpoint said no: a code used twice, or a wrong client secret.
+            logger.warning("the provider refused the code: %s", error)
+            return refused(request, Refusal.PROVIDER_ERROR)
+        except (DiscoveryError, requests.RequestException) as error:
+            logger.warning("the provider could not be reached: %s", error)
             return refused(request, Refusal.PROVIDER_UNREACHABLE)
         return response
 

@@ -213,3 +213,13 @@ def test_a_password_lockout_does_not_stop_a_sign_in_through_the_provider(
     _, response = sign_in(client, "alice")
     assert response["Location"] == "/"  # type: ignore[index]
     assert signed_in_as(client) == "alice@example.com"
+
+
+def test_a_code_the_provider_will_not_exchange_is_refused(
+    client: Client, sso: str, team: dict[str, Engineer], settings: object
+) -> None:
+    settings.OIDC_CLIENT_SECRET = "not-the-registered-secret"  # type: ignore[attr-defined]
+    _, response = sign_in(client, "alice")
+    assert response.status_code == 403  # type: ignore[attr-defined]
+    assert 'data-refusal="provider-error"' in response.content.decode()  # type: ignore[attr-defined]
+    assert signed_in_as(client) is None
