@@ -68,6 +68,14 @@ $(AXE)/node_modules/.package-lock.json: $(AXE)/package-lock.json $(AXE)/package.
 	npm ci --prefix $(AXE) --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The single sign-on tests (tests/sso/) sign in through a real OpenID provider: panva's
+# oidc-provider, the certified reference implementation, run by tests/oidc/provider.mjs.
+OIDC := tests/oidc
+$(OIDC)/node_modules/.package-lock.json: $(OIDC)/package-lock.json $(OIDC)/package.json
+	@command -v npm >/dev/null || { echo "npm is needed for the single sign-on tests (apt-get install nodejs npm)"; exit 1; }
+	npm ci --prefix $(OIDC) --no-audit --no-fund --loglevel=error
+	touch $@
+
 chromium:
 	@command -v chromium >/dev/null || { \
 		echo "Installing Debian's chromium for the browser tests"; \
@@ -94,7 +102,8 @@ run: install
 		echo; echo "$$logins" | sed 's/^ *//; s/^/  /'; echo; \
 		wait
 
-test: install-dev chromium $(ICALJS)/node_modules/.package-lock.json $(AXE)/node_modules/.package-lock.json
+test: install-dev chromium $(ICALJS)/node_modules/.package-lock.json $(AXE)/node_modules/.package-lock.json \
+		$(OIDC)/node_modules/.package-lock.json
 	$(BIN)/pytest
 
 bench: install-dev

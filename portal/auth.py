@@ -25,6 +25,19 @@ class RememberingModelBackend(ModelBackend):
     remembered under its current stamp is exactly the row in the database (its permission
     cache included)."""
 
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> User | None:
+        # PASSWORD_LOGIN off: no password is checked, on any login page or API.
+        if not settings.PASSWORD_LOGIN:
+            return None
+        user: User | None = super().authenticate(request, username, password, **kwargs)
+        return user
+
     def get_user(self, user_id: Any) -> User | None:
         def load() -> tuple[User | None, None]:
             user: User | None = super(RememberingModelBackend, self).get_user(user_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
@@ -20,6 +21,11 @@ class LoginForm(AuthenticationForm):
 
     def clean(self) -> dict[str, Any]:
         assert self.request is not None  # the login views pass the request
+        if not settings.PASSWORD_LOGIN:
+            raise ValidationError(
+                f"Password login is turned off: sign in with {settings.OIDC_PROVIDER_NAME}.",
+                code="password_login_off",
+            )
         # The username as authenticate() gets it, so the lock and the count share a key.
         username = attempted_username(self.request, {"username": self.cleaned_data.get("username")})
         refusal: ValidationError | None = None

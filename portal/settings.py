@@ -194,6 +194,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "portal.auth.RememberingModelBackend",
+    # Single sign-on (README: Single sign-on); it refuses everything while OIDC_ISSUER is unset.
+    "sso.backend.ProviderBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal:dashboard"
@@ -224,6 +226,26 @@ CACHES: dict[str, dict[str, Any]] = {
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_flag("SECURE_COOKIES", PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# Single sign-on through an OpenID Connect provider (sso/, README: Single sign-on). The
+# endpoints come from OIDC_ISSUER's discovery document; the rest are mozilla-django-oidc's.
+OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "")
+OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "")
+OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "single sign-on")
+OIDC_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM", "groups")
+OIDC_MANAGERS_GROUP = os.environ.get("OIDC_MANAGERS_GROUP", "")
+OIDC_RP_SCOPES = os.environ.get("OIDC_SCOPES", "openid email profile")
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso:callback"
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10
+if OIDC_ISSUER and not (OIDC_CLIENT_ID and OIDC_CLIENT_SECRET):
+    raise ImproperlyConfigured("OIDC_ISSUER needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET too.")
+# Passwords for the demo and small teams; off, only the provider signs people in (the admin
+# too), and no password is checked at all.
+PASSWORD_LOGIN = env_flag("PASSWORD_LOGIN", True)
+if not PASSWORD_LOGIN and not OIDC_ISSUER:
+    raise ImproperlyConfigured("PASSWORD_LOGIN is off: set OIDC_ISSUER, or nobody can log in.")
 
 # Login throttling (django-axes), for the portal's login page and the admin's: after
 # AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is refused,

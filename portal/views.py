@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
@@ -33,7 +34,7 @@ from pagerduty.status import sync_status
 from pagerduty.sync import DELAY_MINUTES
 from portal import actions
 from portal.auth import attempted_username
-from portal.forms import ReminderChoicesForm
+from portal.forms import LoginForm, ReminderChoicesForm
 from portal.job_runs import job_runs
 from portal.models import ApiToken, ReminderChoices
 from portal.stamp import Stamps, pick, remember, stamps
@@ -329,6 +330,20 @@ def api_token_revoke(request: HttpRequest) -> HttpResponse:
     actions.revoke_api_token(user, by=user)
     messages.success(request, "Your API token was revoked.")
     return redirect("portal:api_token")
+
+
+class LoginView(auth_views.LoginView):
+    """/login/: the provider's button when single sign-on is set up, the password form unless
+    PASSWORD_LOGIN is off."""
+
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["sso_name"] = settings.OIDC_PROVIDER_NAME if settings.OIDC_ISSUER else ""
+        context["password_login"] = settings.PASSWORD_LOGIN
+        return context
 
 
 @never_cache

@@ -110,6 +110,8 @@ NOT_PAGES = {
     "api_roster_preview": "JSON API, POST only",
     "password_reset_confirm": "reached from the emailed link to set a password",
     "password_reset_complete": "reached after setting a password",
+    "sso:start": "a redirect to the OpenID provider (404 without OIDC_ISSUER)",
+    "sso:callback": "the OpenID provider's return; its refusal pages: tests/sso/test_browser.py",
 }
 
 

@@ -1,0 +1,1 @@
+"""Single sign-on through any OpenID Connect provider (README: Single sign-on)."""
