@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -18,11 +17,12 @@ from django.utils import timezone
 
 from handoff import days
 from handoff.models import WORRIES_LIMIT, HandoffReport
+from handoff.release import name_of
 from handoff.report import report_contents
 from portal.models import Actor, AuditEntry, user_or_none
 from portal.notices import tell
 from rotation.effective import effective_schedule
-from rotation.models import Engineer, Rotation, schedule_of
+from rotation.models import Rotation, schedule_of
 from rotation.schedule import Duty
 from rotation.swaps import engineer_of, is_manager
 
@@ -87,13 +87,6 @@ def open_report(rotation: Rotation, handoff_at: datetime) -> HandoffReport | Non
     return report
 
 
-def name_of(user: User | None) -> str:
-    if user is None:
-        return "someone"
-    engineer = Engineer.objects.filter(user=user).first()
-    return engineer.name if engineer else user.get_full_name() or user.username
-
-
 def _record(action: str, report: HandoffReport, *, by: Actor) -> None:
     AuditEntry.record(
         action,
@@ -109,7 +102,7 @@ def _refusal(report: HandoffReport) -> ReportError:
     now_is = HandoffReport.objects.select_related("acknowledged_by").get(pk=report.pk)
     if now_is.acknowledged_at is not None:
         return ReportError(
-            f"{name_of(now_is.acknowledged_by)} already acknowledged this report at "
+            f"{name_of(now_is.acknowledged_by) or 'someone'} already acknowledged this report at "
             f"{timezone.localtime(now_is.acknowledged_at):%a %d %b %H:%M %Z}."
         )
     return ReportError("This report has not been submitted yet, so it cannot be acknowledged.")
@@ -171,7 +164,7 @@ def acknowledge_report(
         f"handoff-acknowledged:{report.pk}",
         report.outgoing.email,
         f"{rotation.name} handoff report acknowledged",
-        f"{name_of(user_or_none(by))} acknowledged your handoff report for {rotation.name}: "
+        f"{name_of(user_or_none(by)) or 'someone'} acknowledged your handoff report for {rotation.name}: "
         f"{report_url(report)}\n",
     )
     return report

@@ -14,6 +14,7 @@ from django.utils import timezone
 from handoff import actions, days
 from handoff.forms import WorriesForm
 from handoff.models import HandoffReport
+from handoff.release import name_of
 from handoff.report import report_contents
 from portal.viewer import in_viewer_zone, signed_in_user
 from rotation.models import Engineer, Rotation, schedule_of
@@ -83,7 +84,7 @@ def report_page(request: HttpRequest, slug: str, day: str) -> HttpResponse:
         "form": form,
         "may_submit": may_submit and report.is_pending,
         "may_acknowledge": may_acknowledge and report.submitted_at and report.is_pending,
-        "acknowledged_by": actions.name_of(report.acknowledged_by)
+        "acknowledged_by": name_of(report.acknowledged_by) or "someone"
         if report.acknowledged_at
         else "",
     }
