@@ -1,8 +1,10 @@
 """The demo team's recent past, so every page opens with real-looking content: incidents with
-customer updates, a published post-mortem with action items, one still owed, and a heads-up
-ahead. Written through the actions, as people would have, at the times they would have.
+customer updates, a published post-mortem with action items, one still owed, a heads-up ahead,
+and the weeks' record (releases shepherded, triage days ticked, handoff reports written and
+acknowledged). Written through the actions, as people would have, at the times they would have.
 
-Idempotent: the history is written once, when the demo's first incident is missing.
+Idempotent: the incidents are written once, when the demo's first incident is missing; the
+weeks' record once, when the rotation has no handoff report.
 """
 
 from __future__ import annotations
@@ -13,18 +15,79 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from handoff import days
+from handoff.actions import acknowledge_report, open_report, submit_report
+from handoff.models import Holiday
+from handoff.release import primary_at, release_state, tick_step
+from handoff.triage import days_of_week, due_hour, tick_triage
 from incidents import actions as incident_actions
 from incidents.heads_up import post_heads_up
 from incidents.models import Incident, Postmortem
-from rotation.models import Engineer, Rotation
+from rotation.models import Engineer, Rotation, schedule_of
 
 CHECKOUT = "Checkout latency over 2 seconds"
 
 
-def seed_history(rotation: Rotation, now: datetime) -> bool:
-    """Write the demo's past weeks once; True when this call wrote them."""
-    if Incident.objects.filter(title=CHECKOUT).exists():
-        return False
+def seed_history(rotation: Rotation, now: datetime) -> None:
+    """Write the demo's past weeks once."""
+    if not Incident.objects.filter(title=CHECKOUT).exists():
+        _seed_incidents(rotation, now)
+    if not rotation.handoffs.exists():
+        _seed_weeks(rotation, now)
+
+
+TRIAGE_NOTES = [
+    "Quiet.",
+    "Two disk alerts on db-2; ticket OPS-412 filed.",
+    "Flaky canary on web-3, muted for a day.",
+    "Nothing new.",
+]
+WORRIES = [
+    "The orders index fix is manual until the migration check lands (Bob's action item).",
+    "Search indexer stalled once overnight; watch its lag graph after Tuesday's release.",
+    "Nothing pressing; the PostgreSQL upgrade heads-up is this week.",
+]
+
+
+@transaction.atomic
+def _seed_weeks(rotation: Rotation, now: datetime) -> None:
+    """Every past week of the demo rotation: its release shepherded, its triage days ticked (one
+    missed), its handoff report submitted and acknowledged; this week's release under way."""
+    plan = schedule_of(rotation)
+    assert plan is not None
+    zone, due_at = rotation.zone, due_hour(rotation)
+    november = date(now.year, 11, 1)
+    thanksgiving = november + timedelta(days=(3 - november.weekday()) % 7 + 21)
+    for day, name in ((thanksgiving, "Thanksgiving"), (date(now.year, 12, 25), "Christmas Day")):
+        Holiday.objects.get_or_create(rotation=rotation, day=day, defaults={"name": name})
+    week = days.week_at(plan, plan.start)
+    number = 0
+    while week is not None and week[0] <= now:
+        start, end = week
+        primary = primary_at(rotation, start)
+        assert primary is not None and primary.user is not None
+        user = primary.user
+        steps = len(release_state(rotation, start).steps)
+        finished = end <= now
+        for position in range(1, (steps if finished else 2) + 1):
+            at = min(start + timedelta(hours=2 + position), now)
+            tick_step(rotation, week, position, done=True, by=user, now=at)
+        for n, day in enumerate(days_of_week(rotation, start, min(end, now), due_at)):
+            if finished and n == 2 and number == 1:
+                continue  # a missed day, so the log shows one
+            at = days.triage_due(day, due_at, zone) - timedelta(minutes=40)
+            tick_triage(rotation, day, TRIAGE_NOTES[n % len(TRIAGE_NOTES)], by=user, now=at)
+        if finished:
+            report = open_report(rotation, end)
+            assert report is not None and report.incoming.user is not None
+            worries = WORRIES[number % len(WORRIES)]
+            submit_report(report, worries, by=user, now=end - timedelta(hours=1))
+            acknowledge_report(report, by=report.incoming.user, now=end + timedelta(minutes=20))
+        week = days.week_at(plan, end)
+        number += 1
+
+
+def _seed_incidents(rotation: Rotation, now: datetime) -> None:
     with transaction.atomic():
         people = {e.email.split("@")[0]: e for e in Engineer.objects.select_related("user")}
         this_week = rotation.calendar.handoff_day_at_or_before(now)
@@ -33,7 +96,6 @@ def seed_history(rotation: Rotation, now: datetime) -> bool:
         )
         _indexer_incident(rotation, people, _local(rotation, this_week - timedelta(days=5), 3, 20))
         _heads_up(people, now)
-    return True
 
 
 def _local(rotation: Rotation, day: date, hour: int, minute: int) -> datetime:
