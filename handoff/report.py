@@ -151,6 +151,8 @@ def triage_section(
             "done_at": iso(entry.ticked.done_at) if entry.ticked else None,
             "done_by": entry.done_by,
             "note": entry.ticked.note if entry.ticked else "",
+            "due_at": iso(entry.due_at),
+            "overdue": entry.is_overdue,
         }
         for entry in triage_log(rotation, week_start, handoff_at)
     ]
