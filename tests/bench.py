@@ -353,7 +353,7 @@ def bench_roster(engineers: int, wrk: str | None, secret: str) -> Result:
             engineers,
             loads,
             seeded["queries"],
-            {**seeded["past_shifts"], "changes": seeded["changes"]},
+            {**seeded["past_shifts"], "changes": seeded["changes"], "week": seeded["week"]},
             seeded["shifts"],
             fresh,
             writes,

@@ -17,6 +17,8 @@ from tests.bench_report import API, DASHBOARD
 
 INCIDENTS = 10_000  # the incident list is measured with this many stored
 RUNBOOKS = 5_000  # and a runbook page with this many pages
+HEADS_UPS = 200  # the dashboard reads the current and coming ones among these
+REPORTS = 12  # weeks of handoff reports behind the dashboard's handoff panel
 # The changes people make every week, stored while the schedule's readers are measured.
 SWAPS, COVERS, TIME_OFF = 200, 500, 300
 SCHEDULE_DAYS = 365  # GET /api/v1/schedule is measured for a year
@@ -138,6 +140,7 @@ def prepare(engineers: int) -> dict[str, Any]:
         return f"{shifts} past shift rows, {eras} roster eras, {overrides} overrides"
 
     seeded_changes = seed_changes(rotation, members, now)
+    seeded_week = seed_week_record(rotation, now)
     raw_token = ApiToken.generate()
     ApiToken.objects.create(user=user, token_hash=hash_token(raw_token))
     browser = Client()
@@ -216,6 +219,7 @@ def prepare(engineers: int) -> dict[str, Any]:
         "schedule": schedule_url,
         "schedule_bytes": len(script.get(schedule_url).content),
         "changes": seeded_changes,
+        "week": seeded_week,
         # What a browser sends: the session, and the CSRF cookie its first page set.
         "cookie": "; ".join(
             f"{name}={browser.cookies[name].value}"
@@ -231,6 +235,49 @@ def schedule_year_url(now: datetime) -> str:
     start = now.replace(minute=0, second=0, microsecond=0)
     end = start + timedelta(days=SCHEDULE_DAYS)
     return f"/api/v1/schedule?rotation=bench&from={start:%Y-%m-%dT%H:%MZ}&to={end:%Y-%m-%dT%H:%MZ}"
+
+
+def seed_week_record(rotation: Any, now: datetime) -> str:
+    """What the dashboard's week panels read: HEADS_UPS heads-ups around now, this week's
+    release with two steps ticked and its triage days, and the handoff reports of the last
+    REPORTS weeks, submitted and acknowledged, plus the next one open."""
+    from handoff import days
+    from handoff.actions import open_report
+    from handoff.models import HandoffReport, ReleaseStep, TriageDay
+    from handoff.release import open_release
+    from handoff.triage import days_of_week, due_hour
+    from incidents.models import HeadsUp
+    from rotation.models import schedule_of
+
+    HeadsUp.objects.bulk_create(
+        HeadsUp(
+            title=f"Change {n}",
+            kind="change",
+            starts_at=now + timedelta(hours=n * 7 - 30 * 24),
+            ends_at=now + timedelta(hours=n * 7 - 30 * 24 + 2),
+            rollback="Roll back the deploy.",
+            customer_facing=n % 5 == 0,
+        )
+        for n in range(HEADS_UPS)
+    )
+    plan = schedule_of(rotation)
+    week = days.week_at(plan, now)
+    assert week is not None
+    release = open_release(rotation, week[0])
+    ReleaseStep.objects.filter(release=release, position__lte=2).update(done_at=now)
+    due_at = due_hour(rotation)
+    TriageDay.objects.bulk_create(
+        TriageDay(rotation=rotation, day=day, done_at=now, note="Quiet.")
+        for day in days_of_week(rotation, week[0], now, due_at)
+    )
+    handoff_at = week[1]
+    for _ in range(REPORTS + 1):
+        open_report(rotation, handoff_at)
+        handoff_at = days.week_at(plan, handoff_at - timedelta(seconds=1))[0]  # type: ignore[index]
+    HandoffReport.objects.filter(rotation=rotation, handoff_at__lte=now).update(
+        submitted_at=now, acknowledged_at=now, worries="Watch the disks."
+    )
+    return f"{HEADS_UPS} heads-ups, {HandoffReport.objects.count()} handoff reports"
 
 
 def seed_changes(rotation: Any, members: list[Any], now: datetime) -> str:
