@@ -29,7 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from slack.fake import MAX_BLOCKS, _block_ok
+from slack.fake import MAX_BLOCKS, FakeSlack, _block_ok
 
 ELEMENT_TYPES = {"button"}
 Answer = dict[str, Any]
@@ -83,6 +83,7 @@ class FakeSlackApi:
         self.responses: list[dict[str, Any]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.refused: list[tuple[str, str]] = []
+        self.webhook = FakeSlack()
         self.lock = threading.Lock()
         self._ids = itertools.count(1)
         self.methods: dict[str, Callable[[dict[str, Any]], Answer]] = {
@@ -96,8 +97,10 @@ class FakeSlackApi:
         }
 
     def add_user(self, name: str, email: str) -> str:
+        """A Slack user with this email; its id is ``user_id_for(email)``, so a separate
+        process (``fake_slack --command``) can act as them."""
         with self.lock:
-            user = FakeUser(f"U{next(self._ids):07d}", name, email.lower())
+            user = FakeUser(user_id_for(email), name, email.lower())
             self.users[user.id] = user
             return user.id
 
@@ -219,6 +222,10 @@ class FakeSlackApi:
         return f"{getattr(self, 'base', 'http://127.0.0.1:9')}/response/{next(self._ids)}"
 
 
+def user_id_for(email: str) -> str:
+    return "U" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:10].upper()
+
+
 def _error(name: str) -> Answer:
     return {"ok": False, "error": name}
 
@@ -254,6 +261,12 @@ def _handler_for(fake: FakeSlackApi) -> type[BaseHTTPRequestHandler]:
             path = urlsplit(self.path).path
             if path.startswith("/response/"):
                 status, text = fake.respond(body)
+                self._send(status, "text/plain", text.encode())
+                return
+            if path.startswith("/services/"):  # the incoming webhook, for webhook-only setups
+                status, text = fake.webhook.answer(
+                    "POST", self.headers.get("Content-Type", ""), body
+                )
                 self._send(status, "text/plain", text.encode())
                 return
             args = _arguments(self, body)
