@@ -20,12 +20,13 @@ from django.test import Client
 
 from portal.models import AuditEntry, Notice
 from rotation.actions import create_override
+from rotation.covers import ask_for_cover
 from rotation.models import Engineer, Rotation, Swap, SwapStatus
 from slack import api
 from slack.client import SlackError
 from slack.fake_api import FakeSlackApi, click_body, command_body, signed
 from slack.groups import sync_group
-from slack.jobs import post_requests, send_posts, sync_user_groups
+from slack.jobs import post_handoffs, post_requests, send_posts, sync_user_groups
 from slack.models import UNMATCHED, SlackUser, SlackUserGroup
 from tests.conftest import NOW, login
 from tests.rotation.test_swaps import propose
@@ -436,3 +437,52 @@ def test_the_stand_in_refuses_a_wrong_token(settings: Any, slack: FakeSlackApi) 
     settings.SLACK_BOT_TOKEN = "xoxb-other"
     with pytest.raises(SlackError, match="invalid_auth"):
         api.user_id_by_email("alice@example.com")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fake_slack_sends_a_running_portal_a_signed_oncall(
+    live_server: Any, settings: Any, platform: Rotation
+) -> None:
+    settings.SLACK_SIGNING_SECRET = SECRET
+    out = io.StringIO()
+    call_command("fake_slack", "--command", "platform", "--portal", live_server.url, stdout=out)
+    assert out.getvalue().startswith("200 ")
+    assert "*Platform*" in out.getvalue()
+
+
+def test_posts_go_to_the_webhook_without_a_bot_channel(
+    settings: Any, slack: FakeSlackApi, platform: Rotation
+) -> None:
+    settings.SLACK_CHANNEL = ""
+    settings.SLACK_WEBHOOK_URL = f"{slack.base}/services/T0/B0/fake"
+    post_handoffs(NOW + timedelta(days=6, hours=1, minutes=1))
+    assert send_posts(now=NOW) == "slack: 1 sent, 0 failed"
+    assert slack.messages == [] and len(slack.webhook.received) == 1
+    assert post_requests(NOW) == "slack requests: no bot channel"
+
+
+def test_with_a_bot_channel_the_handoff_goes_by_chat_post_message(
+    slack: FakeSlackApi, platform: Rotation
+) -> None:
+    post_handoffs(NOW + timedelta(days=6, hours=1, minutes=1))
+    assert send_posts(now=NOW) == "slack: 1 sent, 0 failed"
+    [message] = slack.messages
+    assert message["text"] == "Platform handoff: Erin is primary, Bob is secondary"
+
+
+def test_a_cover_accepted_by_button_puts_the_taker_in_the_group_in_one_run(
+    client: Client, slack: FakeSlackApi, in_slack: dict[str, str], platform: Rotation,
+    cast: dict[str, Engineer],
+) -> None:  # fmt: skip
+    sync_user_groups(NOW)
+    ask = ask_for_cover(
+        platform, covered=cast["alice"], role="primary", taker=cast["dave"],
+        starts_at=NOW + timedelta(hours=1), ends_at=NOW + timedelta(hours=3),
+        by=cast["alice"].user,
+    )  # fmt: skip
+    click(client, slack, in_slack["dave"], "cover_accept", str(ask.pk))
+    assert slack.responses[-1]["text"] == "Dave accepted this cover in Platform."
+    sync_user_groups(NOW + timedelta(hours=1))
+    group = slack.group("platform-oncall")
+    assert group is not None
+    assert sorted(group.users) == sorted([in_slack["dave"], in_slack["erin"]])
