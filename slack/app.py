@@ -40,6 +40,11 @@ def _lines(answer: OnCall, ids: dict[int, str]) -> tuple[list[str], list[str]]:
     return now, after
 
 
+def _everyone(answer: OnCall) -> list[Engineer]:
+    now = [person for _, person, _ in answer.people]
+    return [p for p in (*now, answer.next_primary, answer.next_secondary) if p is not None]
+
+
 def oncall_answer(text: str, now: datetime) -> dict[str, Any]:
     """The answer to ``/oncall [rotation]``: who holds each role now, until when, and next;
     an unknown rotation gets the list of known ones."""
@@ -47,8 +52,7 @@ def oncall_answer(text: str, now: datetime) -> dict[str, Any]:
         answers = on_call(rotations_named(text.strip() or None), now)
     except OnCallQueryError as error:
         return {"response_type": "ephemeral", "text": f"Sorry: {error}."}
-    people = {p.pk: p for a in answers for p in (*[x for _, x, _ in a.people], a.next_primary, a.next_secondary) if p}  # fmt: skip
-    ids = mentions(people.values())
+    ids = mentions(p for answer in answers for p in _everyone(answer))
     return messages.oncall_answer([(a.rotation.name, *_lines(a, ids)) for a in answers])
 
 

@@ -62,8 +62,8 @@ def sync_group(rotation: Rotation, now: datetime) -> str:
                 group.group_id = api.find_group(handle) or api.create_group(
                     f"{rotation.name} on call", handle, f"Primary and secondary of {rotation.name}"
                 )
-            # Written before the call that makes the change: a worker dying after the call
-            # leaves the entry (and the next run compares again: no harm done).
+            # Saved with the row, once Slack took the change; a worker dying in between loses
+            # both, and the next run, finding the old set stored, pushes again: no harm done.
             AuditEntry.record("slack.group_set", handle, by=None, users=wanted)
             api.set_group_users(group.group_id, wanted)
             group.users_pushed, group.pushed_at, group.checked_at = wanted, now, now
