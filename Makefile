@@ -87,6 +87,13 @@ FAKE_PAGERDUTY_PORT ?= 8025
 run: export PAGERDUTY_API_URL ?= http://127.0.0.1:$(FAKE_PAGERDUTY_PORT)
 run: export PAGERDUTY_API_TOKEN ?= fake-token
 run: export PAGERDUTY_FEED_TRUSTED_ORIGINS ?= http://127.0.0.1:$(FAKE_PAGERDUTY_PORT)
+# And a local fake Slack (slack/fake_api.py): the bot's Web API, its channel and the demo team
+# as its users (one left out, to show someone unmatched). Set these to use a real Slack app.
+FAKE_SLACK_PORT ?= 8026
+run: export SLACK_API_URL ?= http://127.0.0.1:$(FAKE_SLACK_PORT)/api/
+run: export SLACK_BOT_TOKEN ?= xoxb-fake-demo
+run: export SLACK_SIGNING_SECRET ?= fake-demo-signing-secret
+run: export SLACK_CHANNEL ?= C0ONCALL
 # The banner comes once the server answers (a URL printed earlier may not open yet), and the
 # demo logins come last, where they are seen, not among the migrations' lines.
 run: install
@@ -95,10 +102,12 @@ run: install
 	@logins="$$($(BIN)/python manage.py seed_demo)" || exit 1; \
 	trap 'kill 0' EXIT INT TERM; \
 		$(BIN)/python manage.py fake_pagerduty --port $(FAKE_PAGERDUTY_PORT) & \
+		$(BIN)/python manage.py fake_slack --port $(FAKE_SLACK_PORT) --token "$$SLACK_BOT_TOKEN" \
+			--channel "$$SLACK_CHANNEL" & \
 		$(BIN)/python manage.py qcluster & \
 		$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT) & \
 		for _ in $$(seq 300); do (: > /dev/tcp/$(HOST)/$(PORT)) 2>/dev/null && break; sleep 0.1; done; \
-		echo; echo "  The portal: http://$(HOST):$(PORT)/   (Ctrl-C stops the server, the worker and the fake PagerDuty)"; \
+		echo; echo "  The portal: http://$(HOST):$(PORT)/   (Ctrl-C stops the server, the worker and the fake PagerDuty and Slack)"; \
 		echo; echo "$$logins" | sed 's/^ *//; s/^/  /'; echo; \
 		wait
 

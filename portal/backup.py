@@ -120,6 +120,10 @@ LEFT_OUT: Mapping[str, str] = {
         "how far the incident import has read; the next one reads 30 days again and finds "
         "the links kept"
     ),
+    "slack": (
+        "the Slack app's email matches and groups last pushed: its next run looks people up "
+        "again and finds each group by handle"
+    ),
     "django_q": "the task queue and its results; `manage.py sync_schedules` makes the schedules",
     "axes": "failed sign-in attempts and lockouts",
     "portal.notice": "the email outbox: what was to be sent then is not sent again after a restore",

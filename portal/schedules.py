@@ -117,6 +117,22 @@ PERIODIC_JOBS = [
         why="sends the Slack posts jobs and actions wrote that no queued task has sent",
     ),
     PeriodicJob(
+        name="sync Slack user groups",
+        func="slack.jobs.sync_user_groups",
+        minutes=1,
+        # @<rotation>-oncall must follow a handoff, cover or swap within a minute; a run that
+        # finds the same people as last pushed calls Slack not at all. Nothing without a bot.
+        why="keeps each rotation's Slack user group equal to its primary and secondary now",
+    ),
+    PeriodicJob(
+        name="post swap and cover requests to Slack",
+        func="slack.jobs.post_requests",
+        minutes=1,
+        # A request waits on one person's click, so it should reach the channel at once; each
+        # run looks back two hours and the key posts each request once. Only with the bot.
+        why="posts new swap and cover requests with Accept and Decline buttons",
+    ),
+    PeriodicJob(
         name="remind untriaged days",
         func="handoff.jobs.remind_untriaged",
         minutes=15,

@@ -6,6 +6,7 @@ development secret generated on first use, DEBUG off unless asked for.
 
 import os
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,11 @@ from django.utils.csp import CSP
 django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# slack-sdk also installs a deprecated top-level package named ``slack``, the name of this
+# project's Slack app: the project's folder goes first on sys.path, so ``slack`` is ours however
+# the process started (mypy's Django plugin, for one, appends the folder after site-packages).
+if sys.path[:1] != [str(BASE_DIR)]:
+    sys.path.insert(0, str(BASE_DIR))
 
 
 def env_flag(name: str, default: bool = False) -> bool:
@@ -331,6 +337,14 @@ PAGERDUTY_FROM_EMAIL = os.environ.get("PAGERDUTY_FROM_EMAIL", "")
 # A Slack incoming webhook: handoffs, heads-ups and overdue customer updates are posted to it
 # (slack/); unset, nothing is written for Slack.
 SLACK_WEBHOOK_URL = os.environ.get("SLACK_WEBHOOK_URL", "")
+# The Slack app (slack/): the bot token calls Slack's Web API at SLACK_API_URL (a local
+# stand-in in tests and the demo); the signing secret verifies /slack/ requests; with both the
+# token and SLACK_CHANNEL set, posts go to that channel with chat.postMessage instead of the
+# webhook, and swap and cover requests get Accept/Decline buttons.
+SLACK_BOT_TOKEN = os.environ.get("SLACK_BOT_TOKEN", "")
+SLACK_SIGNING_SECRET = os.environ.get("SLACK_SIGNING_SECRET", "")
+SLACK_CHANNEL = os.environ.get("SLACK_CHANNEL", "")
+SLACK_API_URL = os.environ.get("SLACK_API_URL", "https://slack.com/api/")
 # Where the worker may fetch the PagerDuty feed URLs managers enter: these hosts, over HTTPS,
 # at public addresses only (portal/outbound.py). A trusted origin skips those checks: only for
 # a local fake PagerDuty (make run and CI set it to http://127.0.0.1:<port>).

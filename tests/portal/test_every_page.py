@@ -92,6 +92,8 @@ NOT_PAGES = {
     "api_time_off": "JSON API",
     "api_time_off_item": "JSON API",
     "feeds:feed": "an iCalendar feed",
+    "slack:commands": "Slack's slash command endpoint (POST, signed by Slack)",
+    "slack:interactions": "Slack's button endpoint (POST, signed by Slack)",
     "feeds:calendars_rotate": "POST only",
     "portal:api_token_rotate": "POST only",
     "portal:api_token_revoke": "POST only",

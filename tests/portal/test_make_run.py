@@ -35,7 +35,7 @@ elif args[0] == "runserver":
     print("LISTENING", flush=True)
     while True:
         server.accept()[0].close()
-elif args[0] in ("fake_pagerduty", "qcluster"):
+elif args[0] in ("fake_pagerduty", "fake_slack", "qcluster"):
     time.sleep(60)
 """
 
