@@ -87,7 +87,7 @@ FAKE_PAGERDUTY_PORT ?= 8025
 run: export PAGERDUTY_API_URL ?= http://127.0.0.1:$(FAKE_PAGERDUTY_PORT)
 run: export PAGERDUTY_API_TOKEN ?= fake-token
 run: export PAGERDUTY_FEED_TRUSTED_ORIGINS ?= http://127.0.0.1:$(FAKE_PAGERDUTY_PORT)
-# And a local fake Slack (slack/fake_api.py): the bot's Web API, its channel and the demo team
+# And a local fake Slack (slack_app/fake_api.py): the bot's Web API, its channel and the demo team
 # as its users (one left out, to show someone unmatched). Set these to use a real Slack app.
 FAKE_SLACK_PORT ?= 8026
 run: export SLACK_API_URL ?= http://127.0.0.1:$(FAKE_SLACK_PORT)/api/

@@ -14,8 +14,8 @@ from django.utils import timezone
 from incidents import rules
 from incidents.models import HeadsUp, HeadsUpKind
 from portal.models import AuditEntry
-from slack import messages
-from slack.outbox import post
+from slack_app import messages
+from slack_app.outbox import post
 
 # The board shows what ended within this long; the dashboard what starts within AHEAD.
 PAST = timedelta(days=30)

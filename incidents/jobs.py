@@ -7,8 +7,8 @@ from datetime import datetime
 from django.utils import timezone
 
 from incidents.models import Incident, Status
-from slack import messages
-from slack.outbox import post
+from slack_app import messages
+from slack_app.outbox import post
 
 
 def post_overdue_updates(now: datetime | None = None) -> str:

@@ -120,7 +120,7 @@ LEFT_OUT: Mapping[str, str] = {
         "how far the incident import has read; the next one reads 30 days again and finds "
         "the links kept"
     ),
-    "slack": (
+    "slack_app": (
         "the Slack app's email matches and groups last pushed: its next run looks people up "
         "again and finds each group by handle"
     ),

@@ -31,7 +31,7 @@ def tell(key: str, to: str, subject: str, body: str) -> bool:
 # The task that sends each channel's notices, queued once per transaction that writes one.
 SENDERS = {
     Notice.Channel.EMAIL: "portal.notices.send_pending",
-    Notice.Channel.SLACK: "slack.jobs.send_posts",
+    Notice.Channel.SLACK: "slack_app.jobs.send_posts",
 }
 
 

@@ -94,7 +94,7 @@ PERIODIC_JOBS = [
     ),
     PeriodicJob(
         name="post handoffs to Slack",
-        func="slack.jobs.post_handoffs",
+        func="slack_app.jobs.post_handoffs",
         minutes=5,
         # A handoff is news within minutes; each run looks back two hours and the key posts
         # each handoff once, however many runs or workers see it. Nothing without a webhook.
@@ -110,7 +110,7 @@ PERIODIC_JOBS = [
     ),
     PeriodicJob(
         name="send Slack posts",
-        func="slack.jobs.send_posts",
+        func="slack_app.jobs.send_posts",
         minutes=5,
         # Every post is queued on commit as well; this catches a lost task or a failed post
         # (Slack down, a 5xx) within five minutes, keeping the error on the row meanwhile.
@@ -118,7 +118,7 @@ PERIODIC_JOBS = [
     ),
     PeriodicJob(
         name="sync Slack user groups",
-        func="slack.jobs.sync_user_groups",
+        func="slack_app.jobs.sync_user_groups",
         minutes=1,
         # @<rotation>-oncall must follow a handoff, cover or swap within a minute; a run that
         # finds the same people as last pushed calls Slack not at all. Nothing without a bot.
@@ -126,7 +126,7 @@ PERIODIC_JOBS = [
     ),
     PeriodicJob(
         name="post swap and cover requests to Slack",
-        func="slack.jobs.post_requests",
+        func="slack_app.jobs.post_requests",
         minutes=1,
         # A request waits on one person's click, so it should reach the channel at once; each
         # run looks back two hours and the key posts each request once. Only with the bot.

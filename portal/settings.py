@@ -6,7 +6,6 @@ development secret generated on first use, DEBUG off unless asked for.
 
 import os
 import secrets
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,6 @@ from django.utils.csp import CSP
 django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-# slack-sdk also installs a deprecated top-level package named ``slack``, the name of this
-# project's Slack app: the project's folder goes first on sys.path, so ``slack`` is ours however
-# the process started (mypy's Django plugin, for one, appends the folder after site-packages).
-if sys.path[:1] != [str(BASE_DIR)]:
-    sys.path.insert(0, str(BASE_DIR))
 
 
 def env_flag(name: str, default: bool = False) -> bool:
@@ -133,7 +127,7 @@ INSTALLED_APPS = [
     "incidents",
     "runbooks",
     "handoff",
-    "slack",
+    "slack_app",
 ]
 
 MIDDLEWARE = [
@@ -335,9 +329,9 @@ PAGERDUTY_API_URL = os.environ.get("PAGERDUTY_API_URL", "https://api.pagerduty.c
 PAGERDUTY_API_TOKEN = os.environ.get("PAGERDUTY_API_TOKEN", "")
 PAGERDUTY_FROM_EMAIL = os.environ.get("PAGERDUTY_FROM_EMAIL", "")
 # A Slack incoming webhook: handoffs, heads-ups and overdue customer updates are posted to it
-# (slack/); unset, nothing is written for Slack.
+# (slack_app/); unset, nothing is written for Slack.
 SLACK_WEBHOOK_URL = os.environ.get("SLACK_WEBHOOK_URL", "")
-# The Slack app (slack/): the bot token calls Slack's Web API at SLACK_API_URL (a local
+# The Slack app (slack_app/): the bot token calls Slack's Web API at SLACK_API_URL (a local
 # stand-in in tests and the demo); the signing secret verifies /slack/ requests; with both the
 # token and SLACK_CHANNEL set, posts go to that channel with chat.postMessage instead of the
 # webhook, and swap and cover requests get Accept/Decline buttons.

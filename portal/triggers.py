@@ -89,7 +89,7 @@ WATCHED: Mapping[Topic, tuple[str, ...]] = {
 # - axes_*: django-axes' login attempts and log, written by every login; read by its backend.
 # - portal_notice: the email and Slack outbox, written by actions and jobs; never remembered.
 # - portal_reminderchoices: read fresh by /me/, the reminder job and tell_if_wanted.
-# - slack_*: the Slack app's email matches and user groups last pushed, written by its job;
+# - slack_app_*: the Slack app's email matches and user groups last pushed, written by its job;
 #   read fresh by /sync/ and the Slack endpoints, never remembered.
 # - rotation_publication, rotation_publishedshift: see DERIVED.
 UNWATCHED = (
@@ -109,8 +109,8 @@ UNWATCHED = (
     "axes_accesslog",
     "portal_notice",
     "portal_reminderchoices",
-    "slack_slackuser",
-    "slack_slackusergroup",
+    "slack_app_slackuser",
+    "slack_app_slackusergroup",
 )
 
 # Tables written only by a job that records which stamp of the topic they reflect: the calendar

@@ -37,7 +37,7 @@ urlpatterns = [
     path("incidents/", include("incidents.urls")),
     path("heads-up/", include("incidents.heads_up_urls")),
     path("runbooks/", include("runbooks.urls")),
-    path("slack/", include("slack.urls")),
+    path("slack/", include("slack_app.urls")),
     path("api/v1/oncall", rotation_views.oncall_api, name="api_oncall"),
     path("api/v1/schedule", rotation_views.schedule_api, name="api_schedule"),
     path("api/v1/swaps", api_swaps.swaps_endpoint, name="api_swaps"),

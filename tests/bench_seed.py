@@ -261,6 +261,7 @@ def seed_week_record(rotation: Any, now: datetime) -> str:
         for n in range(HEADS_UPS)
     )
     plan = schedule_of(rotation)
+    assert plan is not None
     week = days.week_at(plan, now)
     assert week is not None
     release = open_release(rotation, week[0])
@@ -270,10 +271,11 @@ def seed_week_record(rotation: Any, now: datetime) -> str:
         TriageDay(rotation=rotation, day=day, done_at=now, note="Quiet.")
         for day in days_of_week(rotation, week[0], now, due_at)
     )
-    handoff_at = week[1]
+    bounds: tuple[datetime, datetime] | None = week
     for _ in range(REPORTS + 1):
-        open_report(rotation, handoff_at)
-        handoff_at = days.week_at(plan, handoff_at - timedelta(seconds=1))[0]  # type: ignore[index]
+        assert bounds is not None
+        open_report(rotation, bounds[1])
+        bounds = days.week_at(plan, bounds[0] - timedelta(seconds=1))
     HandoffReport.objects.filter(rotation=rotation, handoff_at__lte=now).update(
         submitted_at=now, acknowledged_at=now, worries="Watch the disks."
     )

@@ -1,5 +1,5 @@
 """The Slack app: ``/oncall``, the Accept/Decline buttons and the ``@<rotation>-oncall`` user
-groups, each talking over HTTP to the local Slack Web API stand-in (slack/fake_api.py), which
+groups, each talking over HTTP to the local Slack Web API stand-in (slack_app/fake_api.py), which
 refuses what Slack refuses, so a passing test means the app sent what Slack takes.
 
 Now is Wednesday 2 Dec 17:00 UTC: the platform rotation's week 1 (from Tuesday 18:00 UTC) has
@@ -22,12 +22,12 @@ from portal.models import AuditEntry, Notice
 from rotation.actions import create_override
 from rotation.covers import ask_for_cover
 from rotation.models import Engineer, Rotation, Swap, SwapStatus
-from slack import api
-from slack.client import SlackError
-from slack.fake_api import FakeSlackApi, click_body, command_body, signed
-from slack.groups import sync_group
-from slack.jobs import post_handoffs, post_requests, send_posts, sync_user_groups
-from slack.models import UNMATCHED, SlackUser, SlackUserGroup
+from slack_app import api
+from slack_app.client import SlackError
+from slack_app.fake_api import FakeSlackApi, click_body, command_body, signed
+from slack_app.groups import sync_group
+from slack_app.jobs import post_handoffs, post_requests, send_posts, sync_user_groups
+from slack_app.models import UNMATCHED, SlackUser, SlackUserGroup
 from tests.conftest import NOW, login
 from tests.rotation.test_swaps import propose
 from tests.rotation.test_swaps_race import at_once
@@ -229,7 +229,7 @@ def test_a_cover_starting_changes_the_group_in_one_run_and_nothing_is_written_be
     assert group is not None
     assert sorted(group.users) == sorted([in_slack["dave"], in_slack["erin"]])
     assert len(slack.writes("usergroups.users.update")) == 2
-    assert AuditEntry.objects.filter(action="slack.group_set").count() == 2
+    assert AuditEntry.objects.filter(action="slack_app.group_set").count() == 2
 
 
 def test_an_unmatched_engineer_is_stored_as_such_and_left_out_of_the_group(

@@ -22,10 +22,10 @@ from incidents.jobs import post_overdue_updates
 from incidents.models import Incident
 from portal.models import Notice
 from rotation.models import Engineer, Rotation
-from slack import messages
-from slack.client import SlackError, post_webhook
-from slack.fake import FakeSlack
-from slack.jobs import post_handoffs, send_posts
+from slack_app import messages
+from slack_app.client import SlackError, post_webhook
+from slack_app.fake import FakeSlack
+from slack_app.jobs import post_handoffs, send_posts
 from tests.rotation.test_swaps_race import at_once
 
 HANDOFF = datetime(2026, 12, 8, 18, 0, tzinfo=UTC)

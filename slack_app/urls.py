@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from slack import views
+from slack_app import views
 
 app_name = "slack"
 urlpatterns = [

@@ -24,11 +24,11 @@ from rotation.models import (
     SwapStatus,
 )
 from rotation.schedule import Duty
-from slack import api, messages
-from slack.client import SlackError, post_webhook
-from slack.groups import handle_of, sync_group
-from slack.outbox import bot_posts, post
-from slack.people import match_all
+from slack_app import api, messages
+from slack_app.client import SlackError, post_webhook
+from slack_app.groups import handle_of, sync_group
+from slack_app.outbox import bot_posts, post
+from slack_app.people import match_all
 
 # The handoff job runs every five minutes and looks back two hours: a worker down for an hour
 # still posts the handoff it missed (once: the key), and one older than that is not news.

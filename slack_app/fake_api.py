@@ -1,6 +1,6 @@
 """A local stand-in for Slack's Web API, checking what Slack checks, for tests and the demo.
 
-It serves ``/api/<method>`` for the methods the app calls (slack/api.py), reading arguments
+It serves ``/api/<method>`` for the methods the app calls (slack_app/api.py), reading arguments
 from the query string, a form body or a JSON body as Slack does, and answers Slack's JSON:
 ``{"ok": true, ...}`` or ``{"ok": false, "error": ...}`` with Slack's error names
 (``not_authed``, ``invalid_auth``, ``unknown_method``, ``users_not_found``, ``user_not_found``,
@@ -29,7 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from slack.fake import MAX_BLOCKS, FakeSlack, _block_ok
+from slack_app.fake import MAX_BLOCKS, FakeSlack, _block_ok
 
 ELEMENT_TYPES = {"button"}
 Answer = dict[str, Any]

@@ -4,7 +4,7 @@ Reference: https://api.slack.com/methods (users.lookupByEmail, users.info, userg
 usergroups.create, usergroups.users.update, chat.postMessage). Every call answers JSON with
 ``ok``; a refusal names its error (``users_not_found``, ``invalid_auth``...), raised here as
 SlackError with that name and never the token. ``SLACK_API_URL`` points the client at a local
-stand-in (slack/fake_api.py) in tests and the demo.
+stand-in (slack_app/fake_api.py) in tests and the demo.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from django.conf import settings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from slack.client import SlackError
+from slack_app.client import SlackError
 
 TIMEOUT = 10  # seconds per call; a job run is short and the next run tries again
 

@@ -16,10 +16,10 @@ from django.db import IntegrityError, transaction
 from portal.models import AuditEntry
 from rotation.models import Engineer, Rotation
 from rotation.oncall import on_call
-from slack import api
-from slack.client import SlackError
-from slack.models import SlackUserGroup
-from slack.people import slack_id_of
+from slack_app import api
+from slack_app.client import SlackError
+from slack_app.models import SlackUserGroup
+from slack_app.people import slack_id_of
 
 
 def handle_of(rotation: Rotation) -> str:
@@ -64,7 +64,7 @@ def sync_group(rotation: Rotation, now: datetime) -> str:
                 )
             # Saved with the row, once Slack took the change; a worker dying in between loses
             # both, and the next run, finding the old set stored, pushes again: no harm done.
-            AuditEntry.record("slack.group_set", handle, by=None, users=wanted)
+            AuditEntry.record("slack_app.group_set", handle, by=None, users=wanted)
             api.set_group_users(group.group_id, wanted)
             group.users_pushed, group.pushed_at, group.checked_at = wanted, now, now
             group.last_error = ""

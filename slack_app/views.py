@@ -19,8 +19,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from slack_sdk.signature import SignatureVerifier
 
-from slack import app
-from slack.client import TIMEOUT
+from slack_app import app
+from slack_app.client import TIMEOUT
 
 View = Callable[[HttpRequest], HttpResponse]
 

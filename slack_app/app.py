@@ -1,5 +1,5 @@
 """What the Slack app answers: ``/oncall`` and the Accept/Decline buttons of swap and cover
-requests. Views (slack/views.py) verify Slack's signature and hand over plain values; the
+requests. Views (slack_app/views.py) verify Slack's signature and hand over plain values; the
 buttons run the same actions as the portal's pages, as the clicker's own user, so every rule
 (who may accept, the schedule's rules) holds here as there."""
 
@@ -15,9 +15,9 @@ from rotation.covers import accept_cover, decline_cover
 from rotation.models import CoverRequest, Engineer, Swap
 from rotation.oncall import OnCall, OnCallQueryError, on_call, rotations_named
 from rotation.swaps import accept_swap, decline_swap
-from slack import messages
-from slack.client import SlackError
-from slack.people import engineer_of_slack_user, mentions
+from slack_app import messages
+from slack_app.client import SlackError
+from slack_app.people import engineer_of_slack_user, mentions
 
 
 def _when(at: datetime | None) -> str:

@@ -7,9 +7,9 @@ from typing import Any
 
 from django import template
 
-from slack.groups import handle_of
-from slack.models import SlackUserGroup
-from slack.people import unmatched
+from slack_app.groups import handle_of
+from slack_app.models import SlackUserGroup
+from slack_app.people import unmatched
 
 register = template.Library()
 

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from rotation.models import Engineer
-from slack.fake_api import FakeSlackApi, click_body, command_body, signed, user_id_for
+from slack_app.fake_api import FakeSlackApi, click_body, command_body, signed, user_id_for
 
 
 class Command(BaseCommand):

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 from portal.models import AuditEntry
 from rotation.models import Engineer
-from slack import api
-from slack.models import UNMATCHED, SlackUser
+from slack_app import api
+from slack_app.models import UNMATCHED, SlackUser
 
 LOOK_AGAIN = timedelta(hours=1)
 
@@ -25,7 +25,7 @@ def slack_id_of(engineer: Engineer, now: datetime) -> str | None:
         engineer=engineer, defaults={"slack_user_id": found or UNMATCHED, "checked_at": now}
     )
     if found and not (stored and stored.slack_user_id == found):
-        AuditEntry.record("slack.user_matched", engineer.email, by=None, slack_user_id=found)
+        AuditEntry.record("slack_app.user_matched", engineer.email, by=None, slack_user_id=found)
     return found
 
 
@@ -48,7 +48,7 @@ def engineer_of_slack_user(user_id: str, now: datetime) -> Engineer | None:
         SlackUser.objects.update_or_create(
             engineer=engineer, defaults={"slack_user_id": user_id, "checked_at": now}
         )
-        AuditEntry.record("slack.user_matched", engineer.email, by=None, slack_user_id=user_id)
+        AuditEntry.record("slack_app.user_matched", engineer.email, by=None, slack_user_id=user_id)
     return engineer
 
 
