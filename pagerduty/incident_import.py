@@ -94,9 +94,14 @@ class Reading:
         )
 
     def missing_times(self, link: IncidentLink | None) -> bool:
-        """True when PagerDuty's state has a time the link lacks: read the log entries. Once a
+        """True when PagerDuty's state has a time the link lacks (for a triggered incident, its
+        escalation): read the log entries. Once a
         resolution is read, never again: an incident resolved without an acknowledgement
         would otherwise have its log read on every run that sees it."""
+        if self.status == "triggered":
+            # Nobody has answered: has it gone on to the secondary yet? (Few incidents are
+            # unanswered at once, so reading their logs on each run costs little.)
+            return link is None or link.escalated_at is None
         if self.status == "acknowledged":
             return link is None or link.acknowledged_at is None
         return self.status == "resolved" and (link is None or link.resolved_at is None)

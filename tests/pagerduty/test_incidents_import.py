@@ -366,7 +366,8 @@ def test_a_resolved_incident_never_acknowledged_has_its_log_read_once(
     for minutes in (0, 5, 10):
         run(linked, fake, NOW + timedelta(minutes=minutes))
     logs = [r.url.path for r in fake.requests if r.url.path.endswith("/log_entries")]
-    assert logs == ["/incidents/PAUTO01/log_entries"]
+    # The open one's log is read once too, for its escalation, then no more.
+    assert logs == ["/incidents/POLD001/log_entries", "/incidents/PAUTO01/log_entries"]
     assert IncidentLink.objects.get(pagerduty_id="PAUTO01").resolved_at == NOW - HOUR / 2
 
 
