@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from handoff.summary import PagesLine, summary_markdown, week_summary
 from pagerduty import escalation
 from pagerduty.client import PagerDuty
 from pagerduty.fake import FakePagerDuty
@@ -251,3 +252,14 @@ def test_a_page_client_gives_up_quickly() -> None:
     client = escalation.page_client()
     assert isinstance(client, PagerDuty)
     assert client._max_attempts == 2 and client._max_wait == escalation.PAGE_TIMEOUT
+
+
+def test_the_weekly_summary_counts_the_seeded_pages_of_its_week(seeded: Rotation) -> None:
+    week = week_summary(seeded, utc(24, 18), utc(1, 18, month=12), NOW)
+    assert week.pages == PagesLine(4, 2, 5 * MINUTE, 1, 2)  # WEEK_0
+    running = week_summary(seeded, utc(1, 18, month=12), utc(8, 18, month=12), NOW)
+    assert running.pages == PagesLine(3, 1, 5 * MINUTE, 2, 2)  # WEEK_1, so far
+    assert (
+        "- 3 pages: 1 acknowledged within 5 min (33%), 2 escalated to the secondary, 2 out of hours\n"
+        in (summary_markdown(running))
+    )
