@@ -6,6 +6,8 @@ from django.db import migrations, models
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.state import StateApps
 
+from portal.triggers import unwatch_topic, watch_topic, watching_topic
+
 
 def let_managers_set_targets(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     """Managers edit the acknowledge target in the admin (portal/migrations/0004's way)."""
@@ -19,6 +21,13 @@ def let_managers_set_targets(apps: StateApps, schema_editor: BaseDatabaseSchemaE
             content_type__app_label="pagerduty", codename__endswith="_acknowledgetarget"
         )
     )
+
+
+def watch_links_again(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    """SQLite adds these fields by making the table anew, which drops its change-stamp
+    triggers: put them back (on PostgreSQL they are dropped and made again, the same)."""
+    unwatch_topic(schema_editor, ["pagerduty_incidentlink"])
+    watch_topic(schema_editor, "sync", ["pagerduty_incidentlink"])
 
 
 class Migration(migrations.Migration):
@@ -49,5 +58,7 @@ class Migration(migrations.Migration):
                 ('rotation', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='acknowledge_target', to='rotation.rotation')),
             ],
         ),
+        migrations.RunPython(watch_links_again, migrations.RunPython.noop),
+        watching_topic("sync", ["pagerduty_acknowledgetarget"]),
         migrations.RunPython(let_managers_set_targets, migrations.RunPython.noop),
     ]
