@@ -263,3 +263,24 @@ def test_the_weekly_summary_counts_the_seeded_pages_of_its_week(seeded: Rotation
         "- 3 pages: 1 acknowledged within 5 min (33%), 2 escalated to the secondary, 2 out of hours\n"
         in (summary_markdown(running))
     )
+
+
+def test_a_rotation_without_a_policy_says_so_and_still_has_a_target(
+    client: Client, platform: Rotation
+) -> None:
+    text = login(client, "bob").get(escalation_url(platform)).content.decode()
+    assert "This rotation has no PagerDuty escalation policy." in text
+    assert "Acknowledge a page within <strong>5 min</strong>" in text
+    assert "No pages this quarter." in text
+
+
+def test_managers_set_the_target_in_the_admin_and_engineers_cannot(
+    client: Client, platform: Rotation
+) -> None:
+    add = reverse("admin:pagerduty_acknowledgetarget_add")
+    response = login(client, "carol").post(add, {"rotation": platform.pk, "minutes": "10"})
+    assert response.status_code == 302
+    assert AcknowledgeTarget.objects.get(rotation=platform).minutes == 10
+    assert escalation.target_of(platform) == 10 * MINUTE
+    client.logout()
+    assert login(client, "bob").get(add).status_code in (302, 403)
