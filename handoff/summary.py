@@ -20,7 +20,8 @@ from handoff.triage import due_hour
 from incidents import metrics
 from incidents.models import HeadsUp, Incident, PostmortemStatus
 from incidents.templatetags.incident_tags import duration
-from rotation.effective import effective_schedule
+from pagerduty import escalation, slo
+from rotation.effective import EffectiveSchedule, effective_schedule
 from rotation.models import Rotation
 from rotation.schedule import Duty, RotationPlan
 from rotation.stretches import Reason
@@ -88,6 +89,28 @@ class TriageLine:
 
 
 @dataclass(frozen=True)
+class PagesLine:
+    """The week's PagerDuty pages against the on-call SLO (``pagerduty.slo``)."""
+
+    pages: int
+    within_target: int
+    target: timedelta
+    escalated: int  # went on to the secondary
+    out_of_hours: int
+
+    @property
+    def sentence(self) -> str:
+        if not self.pages:
+            return "None."
+        within = round(100 * self.within_target / self.pages)
+        return (
+            f"- {self.pages} page{'s' if self.pages != 1 else ''}: {self.within_target} "
+            f"acknowledged within {duration(self.target)} ({within}%), {self.escalated} "
+            f"escalated to the secondary, {self.out_of_hours} out of hours"
+        )
+
+
+@dataclass(frozen=True)
 class ReleaseLine:
     owner: str
     done: int
@@ -118,6 +141,7 @@ class WeekSummary:
     on_call: list[Holding] = field(default_factory=list)
     shadows: list[str] = field(default_factory=list)
     incidents: list[IncidentLine] = field(default_factory=list)
+    pages: PagesLine | None = None  # None: the rotation is not linked to PagerDuty
     postmortems: list[PostmortemLine] = field(default_factory=list)
     heads_ups: list[HeadsUpLine] = field(default_factory=list)
     triage: list[TriageLine] = field(default_factory=list)
@@ -189,6 +213,8 @@ def summary_markdown(summary: WeekSummary) -> str:
         ]
     else:
         lines.append("None.")
+    lines += ["", "## Pages", ""]
+    lines.append(summary.pages.sentence if summary.pages else "Not linked to PagerDuty.")
     lines += ["", "## Post-mortems", ""]
     lines += [
         f"- {escape(p.incident)}: {p.status}, owner {escape(p.owner)}, due {p.due_on:%Y-%m-%d}"
@@ -286,6 +312,7 @@ def week_summary(
         on_call=on_call,
         shadows=shadows,
         incidents=incidents,
+        pages=pages_of(rotation, effective, week_start, min(week_end, now)),
         postmortems=postmortems,
         heads_ups=heads_ups_during(week_start, week_end),
         triage=triage_of(rotation, week_start, week_end, now, zone),
@@ -335,6 +362,24 @@ def incidents_of(
                 )
             )
     return incidents, postmortems
+
+
+def pages_of(
+    rotation: Rotation, effective: EffectiveSchedule, start: datetime, end: datetime
+) -> PagesLine | None:
+    """Two queries: the week's PagerDuty pages and the rotation's target; None when the
+    rotation is not linked to PagerDuty."""
+    if not rotation.pagerduty_escalation_policy_id:
+        return None
+    target = escalation.target_of(rotation)
+    people = effective.people
+    primaries = [s for s in effective.stretches if s.role == Duty.PRIMARY]
+    zones = {e: ZoneInfo(p.time_zone) for e, p in people.items() if p.time_zone}
+    is_late = slo.out_of_hours_rule(primaries, rotation.zone, zones)
+    figures = slo.figures_of(escalation.pages_of(rotation, start, end), target, is_late)
+    return PagesLine(
+        figures.pages, figures.within_target, target, figures.escalated, figures.out_of_hours
+    )
 
 
 def heads_ups_during(start: datetime, end: datetime) -> list[HeadsUpLine]:

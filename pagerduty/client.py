@@ -450,9 +450,16 @@ def _seg(value: str) -> str:
     return quote(value, safe="")
 
 
-def client_from_settings(transport: httpx.BaseTransport | None = None) -> PagerDuty:
+def client_from_settings(
+    transport: httpx.BaseTransport | None = None,
+    *,
+    timeout: float = 10.0,
+    max_attempts: int = 4,
+    max_wait: float = 30.0,
+) -> PagerDuty:
     """A client configured from PAGERDUTY_API_TOKEN, PAGERDUTY_API_URL, PAGERDUTY_FROM_EMAIL,
-    PAGERDUTY_FEED_HOSTS and PAGERDUTY_FEED_TRUSTED_ORIGINS."""
+    PAGERDUTY_FEED_HOSTS and PAGERDUTY_FEED_TRUSTED_ORIGINS; a page that must answer quickly
+    passes shorter ``timeout`` and ``max_wait`` and fewer ``max_attempts``."""
     return PagerDuty(
         settings.PAGERDUTY_API_TOKEN,
         settings.PAGERDUTY_API_URL,
@@ -460,4 +467,7 @@ def client_from_settings(transport: httpx.BaseTransport | None = None) -> PagerD
         transport=transport,
         feed_hosts=settings.PAGERDUTY_FEED_HOSTS,
         feed_trusted_origins=settings.PAGERDUTY_FEED_TRUSTED_ORIGINS,
+        timeout=timeout,
+        max_attempts=max_attempts,
+        max_wait=max_wait,
     )

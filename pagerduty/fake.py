@@ -27,7 +27,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 from wsgiref.types import StartResponse, WSGIEnvironment
@@ -48,12 +48,16 @@ ERRORS: dict[int, tuple[str, int | None]] = {
     429: ("Rate Limit Exceeded", 2020),
 }
 USER_INCLUDES = {"contact_methods", "notification_rules", "teams", "subdomains"}
+# The delay of the policy the portal keeps (pagerduty.sync.DELAY_MINUTES): an incident left
+# unacknowledged this long escalates to level 2.
+ESCALATE_AFTER = timedelta(minutes=5)
 INCIDENT_STATUSES = ("triggered", "acknowledged", "resolved")
 URGENCIES = ("high", "low")
 LOG_ENTRY_SUMMARIES = {
     "trigger_log_entry": "Triggered through the API",
     "acknowledge_log_entry": "Acknowledged",
     "resolve_log_entry": "Resolved",
+    "escalate_log_entry": "Escalated to level 2 by timeout",
 }
 POLICY_INCLUDES = {"services", "teams", "targets", "escalation_rule_assignment_strategies"}
 INCIDENT_INCLUDES = {
@@ -187,10 +191,18 @@ class FakePagerDuty:
         priority: str | None = None,
         acknowledged_at: datetime | None = None,
         resolved_at: datetime | None = None,
+        acknowledged_by: str | None = None,
+        escalate_after: timedelta | None = ESCALATE_AFTER,
+        now: datetime | None = None,
     ) -> dict[str, Any]:
         """An incident on ``service_id`` (named as in ``services``; a "P1".."P5" ``priority`` if
         given), with its trigger, acknowledge and resolve log entries; its status follows the
-        times given."""
+        times given. The acknowledge entry's agent is the user ``acknowledged_by``, if given.
+
+        Left unacknowledged (and unresolved) for ``escalate_after`` (the portal's policy delay;
+        None for a policy of one level), it escalates: an ``escalate_log_entry`` on the
+        ``timeout`` channel at that instant, as PagerDuty writes when a level's delay runs out.
+        A still open incident escalates only once ``now`` (default: the real clock) is past it."""
         number = len(self.incidents) + 1
         status = "resolved" if resolved_at else "acknowledged" if acknowledged_at else "triggered"
         name = self.services.get(service_id, f"Service {service_id}")
@@ -219,17 +231,32 @@ class FakePagerDuty:
             incident["priority"] = _reference(entity, "priority_reference") | {"name": priority}
         self.incidents[incident_id] = incident
         entries = [("trigger_log_entry", created_at)]
+        if escalate_after is not None:
+            escalates_at = created_at + escalate_after
+            answered = min([t for t in (acknowledged_at, resolved_at) if t], default=None)
+            if (answered or now or datetime.now(UTC)) > escalates_at:
+                entries.append(("escalate_log_entry", escalates_at))
         if acknowledged_at:
             entries.append(("acknowledge_log_entry", acknowledged_at))
         if resolved_at:
             entries.append(("resolve_log_entry", resolved_at))
+        entries.sort(key=lambda entry: entry[1])
         self.log_entries[incident_id] = [
-            self._log_entry(incident, kind, at) for kind, at in reversed(entries)
+            self._log_entry(incident, kind, at, acknowledged_by) for kind, at in reversed(entries)
         ]
         return incident
 
-    def _log_entry(self, incident: dict[str, Any], kind: str, at: datetime) -> dict[str, Any]:
+    def _log_entry(
+        self, incident: dict[str, Any], kind: str, at: datetime, acknowledged_by: str | None
+    ) -> dict[str, Any]:
         entry_id = _uid(incident["id"], kind, _stamp(at))
+        channel = {"trigger_log_entry": "api", "escalate_log_entry": "timeout"}.get(kind, "web")
+        agent = {}
+        if kind == "acknowledge_log_entry" and acknowledged_by:
+            user = self.users.get(acknowledged_by)
+            if user is None:
+                user = self._entity("user", acknowledged_by, "users", acknowledged_by)
+            agent = {"agent": _reference(user, "user_reference")}
         return {
             "id": entry_id,
             "type": kind,
@@ -237,7 +264,8 @@ class FakePagerDuty:
             "self": f"{self.api_url}/log_entries/{entry_id}",
             "html_url": f"{incident['html_url']}/log_entries/{entry_id}",
             "created_at": _stamp(at),
-            "channel": {"type": "api" if kind == "trigger_log_entry" else "web"},
+            "channel": {"type": channel},
+            **agent,
             "incident": _reference(incident, "incident_reference"),
             "service": incident["service"],
             "teams": [],

@@ -15,6 +15,10 @@ writes nothing, keeps ``read_until`` and records what failed (shown with the syn
   once, stays one (the second worker's insert waits for the first, then finds its link).
 - Acknowledgement and resolution times come from the first acknowledge and resolve log entries
   (else the incident's own fields) and are written once each, with a timeline entry.
+- For the on-call SLO (``pagerduty.slo``), the same log entries say when the page first went on
+  to the next level (the first ``escalate_log_entry``: PagerDuty writes one when a level's
+  delay runs out, channel ``timeout``, or when someone escalates by hand) and who acknowledged
+  it (the first acknowledge entry's ``agent``, a user reference). Both are written once.
 
 The window: PagerDuty's ``since``/``until`` filter on creation time, so an incident created
 before the last read but acknowledged after it would be missed. The window therefore starts at
@@ -61,6 +65,9 @@ STATUS_OF = {
     "resolved": Status.RESOLVED,
 }
 TIMES = {"acknowledged_at": "acknowledge_log_entry", "resolved_at": "resolve_log_entry"}
+# Read from the same log entries, written once, without a timeline entry: for the on-call SLO.
+LOGGED = TIMES | {"escalated_at": "escalate_log_entry"}
+USERS = {"user", "user_reference"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,8 @@ class Reading:
     priority: str
     acknowledged_at: datetime | None
     resolved_at: datetime | None
+    escalated_at: datetime | None = None
+    acknowledged_by: str = ""  # a PagerDuty user id, from the log entries
 
     @property
     def severity(self) -> Severity:
@@ -85,9 +94,14 @@ class Reading:
         )
 
     def missing_times(self, link: IncidentLink | None) -> bool:
-        """True when PagerDuty's state has a time the link lacks: read the log entries. Once a
+        """True when PagerDuty's state has a time the link lacks (for a triggered incident, its
+        escalation): read the log entries. Once a
         resolution is read, never again: an incident resolved without an acknowledgement
         would otherwise have its log read on every run that sees it."""
+        if self.status == "triggered":
+            # Nobody has answered: has it gone on to the secondary yet? (Few incidents are
+            # unanswered at once, so reading their logs on each run costs little.)
+            return link is None or link.escalated_at is None
         if self.status == "acknowledged":
             return link is None or link.acknowledged_at is None
         return self.status == "resolved" and (link is None or link.resolved_at is None)
@@ -115,18 +129,27 @@ def reading_of(incident: dict[str, Any]) -> Reading:
 
 
 def with_log_entries(reading: Reading, entries: Iterable[dict[str, Any]]) -> Reading:
-    """``reading`` with the times of its first acknowledge and resolve log entries, where
-    there are such entries (their order does not matter)."""
+    """``reading`` with the times of its first acknowledge, resolve and escalate log entries,
+    where there are such entries (their order does not matter), and the agent of the first
+    acknowledge entry."""
     firsts: dict[str, datetime] = {}
+    acknowledger: tuple[datetime, str] | None = None
     for entry in entries:
-        for name, kind in TIMES.items():
-            if entry.get("type") == kind:
-                at = _instant(entry["created_at"])
+        kind = entry.get("type")
+        at = _instant(entry["created_at"]) if kind in LOGGED.values() else None
+        for name, logged in LOGGED.items():
+            if kind == logged and at is not None:
                 firsts[name] = min(at, firsts.get(name, at))
+        agent = entry.get("agent") or {}
+        by_user = kind == TIMES["acknowledged_at"] and agent.get("type") in USERS
+        if by_user and at is not None and (acknowledger is None or at < acknowledger[0]):
+            acknowledger = (at, str(agent.get("id") or "")[:20])
     return replace(
         reading,
         acknowledged_at=firsts.get("acknowledged_at", reading.acknowledged_at),
         resolved_at=firsts.get("resolved_at", reading.resolved_at),
+        escalated_at=firsts.get("escalated_at", reading.escalated_at),
+        acknowledged_by=acknowledger[1] if acknowledger else reading.acknowledged_by,
     )
 
 
@@ -242,6 +265,15 @@ def _link(
             if won and link.incident is not None:
                 incident_actions.note_pagerduty_time(link.incident, name, when, now=now)
                 counts.times += 1
+    # Escalation and acknowledger: figures for the SLO only, so a plain write-once update.
+    if reading.escalated_at is not None and link.escalated_at is None:
+        IncidentLink.objects.filter(pk=link.pk, escalated_at__isnull=True).update(
+            escalated_at=reading.escalated_at
+        )
+    if reading.acknowledged_by and not link.acknowledged_by_pd_user:
+        IncidentLink.objects.filter(pk=link.pk, acknowledged_by_pd_user="").update(
+            acknowledged_by_pd_user=reading.acknowledged_by
+        )
 
 
 @transaction.atomic

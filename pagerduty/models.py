@@ -158,6 +158,10 @@ class IncidentLink(models.Model):
     # timeline entry (a conditional update decides which worker writes it).
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # From the first escalate log entry (the page went on to the secondary), and the agent of
+    # the first acknowledge entry (a PagerDuty user id): set once, like the times above.
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by_pd_user = models.CharField(max_length=20, blank=True)
     linked_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -165,3 +169,20 @@ class IncidentLink(models.Model):
 
     def __str__(self) -> str:
         return f"PagerDuty {self.pagerduty_id} -> {self.incident_id}"
+
+
+class AcknowledgeTarget(models.Model):
+    """A rotation's target for the time from a page to its acknowledgement (the on-call SLO).
+
+    The default is the escalation delay: a page not acknowledged within it goes to the
+    secondary, so acknowledging within it is what keeps the secondary's phone quiet."""
+
+    rotation = models.OneToOneField(
+        Rotation, on_delete=models.CASCADE, related_name="acknowledge_target"
+    )
+    minutes = models.PositiveSmallIntegerField(
+        default=5, help_text="Time to acknowledge a page, in minutes."
+    )
+
+    def __str__(self) -> str:
+        return f"{self.rotation}: acknowledge within {self.minutes} min"

@@ -2,7 +2,8 @@
 schedule feeds to show where they disagree with the portal.
 
 The desired policy: level 1 the effective primary, level 2 the effective secondary (overrides
-included), 5 minutes between levels. A run reads the policy (one GET), compares the levels as
+included), 5 minutes between levels; any further levels (someone to page when both miss it)
+are PagerDuty's own and are kept as they are. A run reads the policy (one GET), compares the levels as
 sets of (type, id) per level, and writes (one PUT) only when they differ, keeping the policy's
 other fields. Every run is recorded as a SyncRun, failures included, so people can see what
 happened; a failure never changes the portal's data.
@@ -83,7 +84,8 @@ def desired_levels(primary_id: str, secondary_id: str) -> list[Level]:
 
 
 def policy_update(policy: dict[str, Any], primary_id: str, secondary_id: str) -> dict[str, Any]:
-    """The PUT body's policy: our two rules, and every writable field as it was."""
+    """The PUT body's policy: our two rules, then the policy's further rules and every writable
+    field as they were."""
     kept: dict[str, Any] = {
         key: policy[key]
         for key in ("name", "description", "num_loops", "on_call_handoff_notifications")
@@ -91,6 +93,16 @@ def policy_update(policy: dict[str, Any], primary_id: str, secondary_id: str) ->
     }
     if policy.get("teams"):
         kept["teams"] = [{"id": team["id"], "type": "team_reference"} for team in policy["teams"]]
+    further = [
+        {
+            "escalation_delay_in_minutes": rule.get("escalation_delay_in_minutes", DELAY_MINUTES),
+            "targets": [
+                {"id": t["id"], "type": t["type"].removesuffix("_reference") + "_reference"}
+                for t in rule.get("targets", [])
+            ],
+        }
+        for rule in policy.get("escalation_rules", [])[2:]
+    ]
     return {
         "type": "escalation_policy",
         **kept,
@@ -100,7 +112,8 @@ def policy_update(policy: dict[str, Any], primary_id: str, secondary_id: str) ->
                 "targets": [{"id": user_id, "type": "user_reference"}],
             }
             for user_id in (primary_id, secondary_id)
-        ],
+        ]
+        + further,
     }
 
 
@@ -406,7 +419,9 @@ def _sync_policy(
             )
         primary_id, secondary_id = str(ids["primary"]), str(ids["secondary"])
         policy = client.get_escalation_policy(policy_id)
-        current, desired = levels_of(policy), desired_levels(primary_id, secondary_id)
+        current = levels_of(policy)
+        # Levels after the second (a manager, a team schedule) are PagerDuty's own: kept.
+        desired = desired_levels(primary_id, secondary_id) + current[2:]
         run.found |= {"policy": policy_id, "levels": describe_levels(current)}
         if sorted_levels(current) == sorted_levels(desired):
             run.outcome = SyncRun.Outcome.IN_SYNC

@@ -7,4 +7,5 @@ from pagerduty import views
 app_name = "pagerduty"
 urlpatterns = [
     path("sync/", views.sync_page, name="sync"),
+    path("rotations/<slug:slug>/escalation/", views.escalation_page, name="escalation"),
 ]

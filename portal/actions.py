@@ -79,5 +79,9 @@ def ensure_managers_group() -> Group:
         Permission.objects.filter(
             content_type__app_label__in=["rotation", "portal"], codename__in=codenames
         )
+        # The on-call SLO's target per rotation (pagerduty/migrations/0004).
+        | Permission.objects.filter(
+            content_type__app_label="pagerduty", codename__endswith="_acknowledgetarget"
+        )
     )
     return group

@@ -90,6 +90,7 @@ KEPT: tuple[str, ...] = (
     "incidents.actionitem",
     "incidents.headsup",
     "pagerduty.incidentlink",
+    "pagerduty.acknowledgetarget",
     "handoff.weeksetup",
     "handoff.holiday",
     "handoff.handoffreport",

@@ -73,6 +73,7 @@ WATCHED: Mapping[Topic, tuple[str, ...]] = {
         "rotation_webcalimport",
         "pagerduty_incidentimport",
         "pagerduty_incidentlink",
+        "pagerduty_acknowledgetarget",
     ),
 }
 

@@ -18,7 +18,9 @@ the roster in, figures and warnings out. The limits the team follows:
   holds half of every day, needs six a site; this portal's rotations are single-site.)
 - **Out of hours.** An incident that starts before 09:00, from 18:00 or on a Saturday or Sunday
   on the wall clock of the primary at its start (their own zone, else the rotation's) is out
-  of hours; it is counted against that primary.
+  of hours; it is counted against that primary. PagerDuty's pages (its high-urgency incidents,
+  which ring the primary's phone whether or not anyone opens a portal incident), when the
+  rotation has any, are counted the same way beside them.
 
 A *shift* is one primary week, handoff to handoff; it belongs to the person who held primary
 when it began. Incidents per shift is incidents that started while a person was primary over
@@ -82,6 +84,8 @@ class PersonHealth:
     incidents: int  # incidents that started while they were primary
     out_of_hours: int  # of those, how many started out of hours
     allowed: timedelta  # the ceiling in whole weeks (see the module's docstring)
+    pages: int = 0  # PagerDuty pages while they were primary
+    pages_out_of_hours: int = 0  # of those, how many came out of hours
 
     @property
     def incidents_per_shift(self) -> float | None:
@@ -111,6 +115,7 @@ class RotationHealth:
     shifts: int  # primary shifts begun so far in the quarter
     incidents: int  # incidents that started in the quarter so far
     warnings: list[str]
+    pages: int = 0  # PagerDuty pages in the quarter so far
 
     @property
     def incidents_per_shift(self) -> float | None:
@@ -143,12 +148,14 @@ def rotation_health(
     zone: ZoneInfo,
     zones: Mapping[str, ZoneInfo] | None = None,
     names: Mapping[str, str] | None = None,
+    pages: Iterable[datetime] = (),
 ) -> RotationHealth:
     """The health of one rotation over [start, end) (a quarter), as of ``now``.
 
     ``stretches`` is the effective schedule covering the quarter; ``incidents`` the start
     instants of the rotation's incidents; ``roster`` the members in order; ``zone`` the
-    rotation's, ``zones`` people's own (for out of hours); ``names`` for the warnings."""
+    rotation's, ``zones`` people's own (for out of hours); ``names`` for the warnings; ``pages``
+    the creation instants of the rotation's PagerDuty pages."""
     zones, names = zones or {}, names or {}
     length = end - start
     so_far = min(max(now, start), end)
@@ -156,20 +163,25 @@ def rotation_health(
     primaries = [s for s in stretches if s.role == Duty.PRIMARY]
     begun = primary_slot_starts(primaries, start, so_far)
     shifts = Counter(s.member for s in primaries if s.start in begun and s.start == s.slot_start)
-    counted: Counter[str] = Counter()
-    late: Counter[str] = Counter()
-    total = 0
-    for started in incidents:
-        if not start <= started < so_far:
-            continue
-        total += 1
-        primary = next((s.member for s in primaries if s.holds(started)), None)
-        if primary is None:
-            continue
-        counted[primary] += 1
-        late[primary] += is_out_of_hours(started, zones.get(primary, zone))
+
+    def count(instants: Iterable[datetime]) -> tuple[int, Counter[str], Counter[str]]:
+        """How many fell in the quarter so far; per primary, how many and how many late."""
+        total, counted, late = 0, Counter[str](), Counter[str]()
+        for started in instants:
+            if not start <= started < so_far:
+                continue
+            total += 1
+            primary = next((s.member for s in primaries if s.holds(started)), None)
+            if primary is None:
+                continue
+            counted[primary] += 1
+            late[primary] += is_out_of_hours(started, zones.get(primary, zone))
+        return total, counted, late
+
+    total, counted, late = count(incidents)
+    paged, pages_of, pages_late = count(pages)
     allowed = math.ceil(CEILING * length / WEEK) * WEEK
-    everyone = list(dict.fromkeys([*roster, *held, *counted]))
+    everyone = list(dict.fromkeys([*roster, *held, *counted, *pages_of]))
     people = [
         PersonHealth(
             email=email,
@@ -180,10 +192,12 @@ def rotation_health(
             incidents=counted[email],
             out_of_hours=late[email],
             allowed=allowed,
+            pages=pages_of[email],
+            pages_out_of_hours=pages_late[email],
         )
         for email in everyone
     ]
-    health = RotationHealth(start, end, zone, people, len(roster), len(begun), total, [])
+    health = RotationHealth(start, end, zone, people, len(roster), len(begun), total, [], paged)
     health.warnings.extend(warnings_of(health))
     return health
 

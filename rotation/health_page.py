@@ -1,7 +1,9 @@
 """Rotation health as the pages show it: ``rotation.health``'s figures read from the database.
 
 The effective schedule comes from the caller (the schedule page's grid, ``/me/``'s shifts) when
-it already covers the quarter, so health costs one query: the incidents' start instants.
+it already covers the quarter, so health costs two queries: the incidents' start instants and
+the PagerDuty pages' (read through the rotation's ``pagerduty_links``, the import's links, so
+that this room does not import the PagerDuty one).
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from incidents.models import Incident
 from rotation import health
 from rotation.effective import EffectiveSchedule, effective_schedule
 from rotation.models import Engineer, Rotation
+
+# PagerDuty's urgency of an incident that rings the phone at once (``pagerduty.slo``'s pages).
+PAGE_URGENCY = "high"
 
 
 def quarter_health(
@@ -33,7 +38,10 @@ def quarter_health(
     started = Incident.objects.filter(
         rotation=rotation, started_at__gte=start, started_at__lt=min(now, end)
     ).values_list("started_at", flat=True)
-    return _health(effective, list(started), start, end, now)
+    pages = rotation.pagerduty_links.filter(
+        urgency=PAGE_URGENCY, created_at__gte=start, created_at__lt=min(now, end)
+    ).values_list("created_at", flat=True)
+    return _health(effective, list(started), start, end, now, list(pages))
 
 
 @dataclass(frozen=True)
@@ -65,10 +73,19 @@ def my_health(
         rotation__in=[e.rotation for e in wanted], started_at__gte=earliest, started_at__lt=now
     ).values_list("rotation_id", "started_at"):
         started[rotation_id].append(at)
+    paged: dict[int, list[datetime]] = defaultdict(list)
+    for rotation_id, at in Rotation.objects.filter(
+        pk__in=[e.rotation.id for e in wanted],
+        pagerduty_links__urgency=PAGE_URGENCY,
+        pagerduty_links__created_at__gte=earliest,
+        pagerduty_links__created_at__lt=now,
+    ).values_list("id", "pagerduty_links__created_at"):
+        paged[rotation_id].append(at)
     found = []
     for effective in wanted:
         start, end = quarters[effective.rotation.id]
-        figures = _health(effective, started[effective.rotation.id], start, end, now)
+        rotation_id = effective.rotation.id
+        figures = _health(effective, started[rotation_id], start, end, now, paged[rotation_id])
         mine = figures.of(engineer.email)
         if mine is not None:
             found.append(MyHealth(effective.rotation, mine, figures))
@@ -81,6 +98,7 @@ def _health(
     start: datetime,
     end: datetime,
     now: datetime,
+    pages: list[datetime],
 ) -> health.RotationHealth:
     roster = list(effective.plan.eras[-1].members) if effective.plan else []
     people = effective.people
@@ -94,4 +112,5 @@ def _health(
         zone=effective.rotation.zone,
         zones={e: ZoneInfo(p.time_zone) for e, p in people.items() if p.time_zone},
         names={e: p.name for e, p in people.items()},
+        pages=pages,
     )

@@ -13,6 +13,7 @@ from handoff.summary import (
     HeadsUpLine,
     Holding,
     IncidentLine,
+    PagesLine,
     PostmortemLine,
     ReleaseLine,
     TriageLine,
@@ -28,6 +29,7 @@ from tests.conftest import login
 
 LA = ZoneInfo("America/Los_Angeles")
 LAST_WEEK = (datetime(2026, 11, 24, 10, tzinfo=LA), datetime(2026, 12, 1, 10, tzinfo=LA))
+MINUTES_5 = timedelta(minutes=5)
 THIS_WEEK = (datetime(2026, 12, 1, 10, tzinfo=LA), datetime(2026, 12, 8, 10, tzinfo=LA))
 
 
@@ -60,6 +62,7 @@ def hand_built_week() -> WeekSummary:
             ),
             IncidentLine("Slow builds", "SEV4", la(27, 9), None, None, "not needed"),
         ],
+        pages=PagesLine(4, 2, timedelta(minutes=5), 1, 2),
         postmortems=[
             PostmortemLine("API 500s", "draft", "Dave", date(2026, 12, 3)),
         ],
@@ -105,6 +108,10 @@ Tue 24 Nov 10:00 to Tue 1 Dec 10:00. Times in America/Los_Angeles.
 | API 500s | SEV2 | Wed 25 Nov 14:05 | 4 min | 2 h 5 min | draft |
 | Slow builds | SEV4 | Fri 27 Nov 09:00 | \u2013 | \u2013 | not needed |
 
+## Pages
+
+- 4 pages: 2 acknowledged within 5 min (50%), 1 escalated to the secondary, 2 out of hours
+
 ## Post-mortems
 
 - API 500s: draft, owner Dave, due 2026-12-03
@@ -144,6 +151,9 @@ def test_a_quiet_week_says_none_in_each_section() -> None:
     quiet = WeekSummary("Platform", "platform", "America/Los_Angeles", *LAST_WEEK)
     text = summary_markdown(quiet)
     assert "## Incidents\n\nNone.\n" in text
+    assert "## Pages\n\nNot linked to PagerDuty.\n" in text
+    linked_but_quiet = WeekSummary(**(quiet.__dict__ | {"pages": PagesLine(0, 0, MINUTES_5, 0, 0)}))
+    assert "## Pages\n\nNone.\n" in summary_markdown(linked_but_quiet)
     assert "## Post-mortems\n\nNone.\n" in text
     assert "## Release\n\nNo release checklist.\n" in text
     assert text.endswith("## Handoff notes\n\nNo handoff report yet.\n")

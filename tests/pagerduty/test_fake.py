@@ -622,12 +622,14 @@ def test_log_entries_newest_first_and_the_overview_only_on_asking(
         "notify_log_entry",
         "resolve_log_entry",
         "acknowledge_log_entry",
+        "escalate_log_entry",
         "trigger_log_entry",
     ]
     overview = http.get("/incidents/PINC002/log_entries", params={"is_overview": "true"})
     assert [e["created_at"] for e in overview.json()["log_entries"]] == [
         "2026-12-01T12:00:00Z",
         "2026-12-01T11:00:00Z",
+        "2026-12-01T10:05:00Z",
         "2026-12-01T10:00:00Z",
     ]
     assert http.get("/incidents/PNOSUCH/log_entries").status_code == 404

@@ -37,6 +37,7 @@ pytestmark = pytest.mark.django_db
 
 SERVICE = "PSVC001"
 HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
 
 
 @pytest.fixture
@@ -299,6 +300,43 @@ def test_a_reading_takes_the_first_of_each_kind_of_log_entry() -> None:
     assert read.resolved_at == datetime.fromisoformat("2026-12-02T11:00:00+00:00")
 
 
+def test_the_first_escalation_and_who_acknowledged_come_from_the_log_entries(
+    linked: Rotation, fake: FakePagerDuty
+) -> None:
+    fake.add_incident(
+        "PINC001", "Checkout down", SERVICE, NOW - HOUR, acknowledged_at=NOW - HOUR + 7 * MINUTE,
+        acknowledged_by="PALICE1",
+    )  # fmt: skip
+    fake.add_incident(
+        "PINC002", "Disk full", SERVICE, NOW - HOUR, acknowledged_at=NOW - HOUR + 2 * MINUTE,
+        acknowledged_by="PALICE1",
+    )  # fmt: skip
+    # Escalated by hand as well, later: the first escalation counts.
+    again = dict(fake.log_entries["PINC001"][1], id="QAGAIN", created_at="2026-12-02T16:20:00Z")
+    assert again["type"] == "escalate_log_entry" and again["channel"] == {"type": "timeout"}
+    fake.log_entries["PINC001"].insert(0, again)
+    run(linked, fake)
+    late, prompt = (
+        IncidentLink.objects.get(pagerduty_id="PINC001"),
+        IncidentLink.objects.get(pagerduty_id="PINC002"),
+    )
+    assert late.escalated_at == NOW - HOUR + 5 * MINUTE  # the policy's 5-minute delay ran out
+    assert late.acknowledged_by_pd_user == "PALICE1"
+    assert prompt.escalated_at is None and prompt.acknowledged_by_pd_user == "PALICE1"
+
+
+def test_a_page_still_unanswered_escalates_once_its_delay_has_passed(
+    linked: Rotation, fake: FakePagerDuty
+) -> None:
+    fake.add_incident("PINC001", "Checkout down", SERVICE, NOW - 3 * MINUTE, now=NOW)
+    fake.add_incident("PINC002", "Disk full", SERVICE, NOW - 9 * MINUTE, now=NOW)
+    kinds = {i: [e["type"] for e in fake.log_entries[i]] for i in ("PINC001", "PINC002")}
+    assert kinds == {
+        "PINC001": ["trigger_log_entry"],
+        "PINC002": ["escalate_log_entry", "trigger_log_entry"],
+    }
+
+
 def test_the_demo_fakes_incidents_open_three_portal_incidents(
     linked: Rotation, settings: Any
 ) -> None:
@@ -328,7 +366,8 @@ def test_a_resolved_incident_never_acknowledged_has_its_log_read_once(
     for minutes in (0, 5, 10):
         run(linked, fake, NOW + timedelta(minutes=minutes))
     logs = [r.url.path for r in fake.requests if r.url.path.endswith("/log_entries")]
-    assert logs == ["/incidents/PAUTO01/log_entries"]
+    # The open one's log is read once too, for its escalation, then no more.
+    assert logs == ["/incidents/POLD001/log_entries", "/incidents/PAUTO01/log_entries"]
     assert IncidentLink.objects.get(pagerduty_id="PAUTO01").resolved_at == NOW - HOUR / 2
 
 

@@ -90,6 +90,21 @@ def test_drift_is_one_get_and_one_put_making_primary_then_secondary(
     ]
 
 
+def test_levels_after_the_second_are_pagerdutys_own_and_are_kept(
+    linked: Rotation, fake: FakePagerDuty, pagerduty: PagerDuty
+) -> None:
+    fake.add_user("Head of Ops", "ops@example.com", "POPSHEAD")
+    rules = fake.escalation_policies[POLICY]["escalation_rules"]
+    rules.append(
+        {**rules[0], "id": "R3", "targets": [{"id": "POPSHEAD", "type": "user_reference"}]}
+    )
+    run = pagerduty_sync.sync_policy(linked, pagerduty, now=NOW)
+    assert run.outcome == SyncRun.Outcome.CHANGED
+    assert level_ids(fake) == [(5, [IDS["alice"]]), (5, [IDS["erin"]]), (30, ["POPSHEAD"])]
+    again = pagerduty_sync.sync_policy(linked, pagerduty, now=NOW + timedelta(minutes=5))
+    assert again.outcome == SyncRun.Outcome.IN_SYNC
+
+
 def test_in_sync_is_one_call_and_no_write(
     linked: Rotation, fake: FakePagerDuty, pagerduty: PagerDuty
 ) -> None:

@@ -68,6 +68,7 @@ SCREENSHOT_PAGES = {
     "handoff:report": "handoff-report",
     "handoff:release": "release",
     "handoff:triage": "triage",
+    "pagerduty:escalation": "escalation",
 }
 
 # Pages only a manager may open (an engineer gets 403): the manager's crawl visits them.

@@ -42,7 +42,7 @@ from handoff.triage import tick_triage
 from incidents import actions as incident_actions
 from incidents.heads_up import post_heads_up
 from incidents.models import Incident, Postmortem, TimelineEntry
-from pagerduty.models import IncidentLink
+from pagerduty.models import AcknowledgeTarget, IncidentLink
 from portal import backup
 from portal.actions import (
     REMINDER_CHOICES,
@@ -192,7 +192,11 @@ def portal(client: Client, platform: Rotation, cast: dict[str, Engineer]) -> dic
         status="resolved",
         created_at=NOW - timedelta(hours=2),
         acknowledged_at=NOW - timedelta(hours=1),
+        escalated_at=NOW - timedelta(hours=2) + timedelta(minutes=5),
+        acknowledged_by_pd_user="PALICE1",
     )
+    # A manager's on-call target for the rotation (the escalation page).
+    AcknowledgeTarget.objects.create(rotation=platform, minutes=10)
     # The week's record: the setup and holidays are admin edits; ticks go through actions.
     WeekSetup.objects.create(rotation=platform, release_runbook=runbook)
     Holiday.objects.create(rotation=platform, day=date(2026, 12, 25), name="Christmas Day")

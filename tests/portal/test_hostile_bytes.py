@@ -90,6 +90,7 @@ def sample_kwargs(root: User) -> dict[str, dict[str, object]]:
         "handoff:list": {"slug": "platform"},
         "handoff:report": {"slug": "platform", "day": handoff_day},
         "rotation:schedule": {"slug": "platform"},
+        "pagerduty:escalation": {"slug": "platform"},
         "rotation:cover_new": {"slug": "platform"},
         "rotation:cover_decide": {"pk": 1, "verb": "cancel"},
         "incidents:detail": {"pk": pk},

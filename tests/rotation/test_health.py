@@ -12,6 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from incidents.models import Incident
+from pagerduty.models import IncidentLink
 from rotation import health
 from rotation.models import Engineer, Rotation
 from rotation.schedule import Duty, RotationPlan
@@ -99,6 +100,25 @@ def test_figures_on_a_hand_computed_rotation() -> None:
     assert by["c@x"].incidents_per_shift == 0
     # Out of hours: b's 03:00 and Saturday; d's 12:00 UTC is 21:00 in d's Tokyo.
     assert {e: p.out_of_hours for e, p in by.items()} == {"a@x": 0, "b@x": 2, "c@x": 0, "d@x": 1}
+
+
+def test_pagerduty_pages_are_counted_per_primary_beside_the_incidents() -> None:
+    # The same instants as pages: b's two out of hours, d's in Tokyo; the one before the
+    # quarter is not counted. The incidents' figures stay as they are.
+    found = health.rotation_health(
+        four_people(), INCIDENTS[:2], list(NAMES), Q_START, Q_END, Q_END, zone=UTC_ZONE,
+        zones={"d@x": ZoneInfo("Asia/Tokyo")}, names=NAMES, pages=INCIDENTS,
+    )  # fmt: skip
+    by = {p.email: p for p in found.people}
+    assert found.pages == 5 and found.incidents == 1
+    assert {e: p.pages for e, p in by.items()} == {"a@x": 1, "b@x": 3, "c@x": 0, "d@x": 1}
+    assert {e: p.pages_out_of_hours for e, p in by.items()} == {
+        "a@x": 0,
+        "b@x": 2,
+        "c@x": 0,
+        "d@x": 1,
+    }
+    assert {e: p.out_of_hours for e, p in by.items()} == {"a@x": 0, "b@x": 0, "c@x": 0, "d@x": 0}
 
 
 def test_incidents_per_shift_count_only_shifts_begun_so_far() -> None:
@@ -256,8 +276,31 @@ def test_the_rotation_page_adds_one_query_for_health(
     assert len(more) == len(first)  # flat in the number of incidents
     # Without health the page made BASE queries (measured on the commit before it); health
     # reads the quarter with the weeks and adds the incidents' start instants: one query.
-    assert len(first) <= BASE_QUERIES + 1
+    # PagerDuty's pages: one more (pagerduty/slo.py's pages, read through the import's links).
+    assert len(first) <= BASE_QUERIES + 2
     assert sum("incidents_incident" in q["sql"] for q in first.captured_queries) == 1
+    assert sum("pagerduty_incidentlink" in q["sql"] for q in first.captured_queries) == 1
+
+
+def test_the_rotation_page_and_me_show_pagerduty_pages_out_of_hours(
+    client: Client, platform: Rotation, incidents: list[Incident]
+) -> None:
+    # Alice is primary from Tue 1 Dec 10:00 LA. 02:00 LA Wednesday is out of hours, 11:00 not.
+    for n, when in enumerate([at(12, 2, 10), at(12, 1, 19)]):
+        IncidentLink.objects.create(
+            pagerduty_id=f"PPAGE{n}", rotation=platform, html_url="https://x.pagerduty.com/",
+            urgency="high", status="triggered", created_at=when,
+        )  # fmt: skip
+    IncidentLink.objects.create(
+        pagerduty_id="PLOW", rotation=platform, html_url="https://x.pagerduty.com/",
+        urgency="low", status="triggered", created_at=at(12, 2, 11),
+    )  # fmt: skip
+    login(client, "alice")
+    page = client.get("/rotations/platform/").content.decode()
+    assert "PagerDuty paged 2 times" in page
+    assert "2 incidents, 1 of 2 PagerDuty pages" in page
+    me = client.get("/me/").content.decode()
+    assert "2 out of hours; PagerDuty paged you 2 times, 1 out of hours." in me
 
 
 def test_me_shows_my_own_figures(

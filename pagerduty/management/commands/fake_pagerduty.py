@@ -25,6 +25,7 @@ from django.utils import timezone
 from pagerduty.fake import FEED_PATH, FakePagerDuty, FeedShift, render_feed
 from rotation.effective import effective_schedule
 from rotation.models import Engineer, Rotation
+from rotation.schedule import Duty
 
 FEED_ROLES = ("primary", "secondary")
 FEED_AHEAD = timedelta(days=90)  # REFERENCE 7: PagerDuty's horizon is unknown; 90 days is seen
@@ -53,7 +54,8 @@ def demo_fake(*, api_url: str = "https://api.pagerduty.com") -> FakePagerDuty:
     - Per rotation with a policy: two services on the policy ("<slug>-api", "<slug>-web", ids
       from ``demo_service_id``) and four incidents on them over the last two days: one
       high-urgency still triggered, one high-urgency acknowledged and resolved (priority P2),
-      one low-urgency acknowledged, and one high-urgency acknowledged (P1).
+      one low-urgency acknowledged, and one high-urgency acknowledged (P1); each acknowledged
+      by whoever held primary then, and the one left triggered escalated after 5 minutes.
     """
     fake = FakePagerDuty(settings.PAGERDUTY_API_TOKEN or "fake-token", api_url=api_url)
     engineers = list(Engineer.objects.order_by("email"))
@@ -71,7 +73,7 @@ def demo_fake(*, api_url: str = "https://api.pagerduty.com") -> FakePagerDuty:
                 [[user_ids[engineers[-1].pk]]],
                 teams=[{"id": "PTEAM01", "type": "team_reference"}],
             )
-            _add_demo_incidents(fake, rotation, now)
+            _add_demo_incidents(fake, rotation, now, user_ids)
         for role in FEED_ROLES:
             shifts = _feed_shifts(rotation, role, now)
             paths = [demo_feed_path(rotation.slug, role)]
@@ -91,7 +93,9 @@ def demo_service_id(slug: str, name: str) -> str:
     return "PS" + base64.b32encode(hashlib.sha256(f"{slug}-{name}".encode()).digest()).decode()[:5]
 
 
-def _add_demo_incidents(fake: FakePagerDuty, rotation: Rotation, now: datetime) -> None:
+def _add_demo_incidents(
+    fake: FakePagerDuty, rotation: Rotation, now: datetime, user_ids: dict[int, str]
+) -> None:
     api, web = (demo_service_id(rotation.slug, name) for name in ("api", "web"))
     fake.services |= {api: f"{rotation.slug}-api", web: f"{rotation.slug}-web"}
     policy = fake.escalation_policies[rotation.pagerduty_escalation_policy_id]
@@ -100,18 +104,28 @@ def _add_demo_incidents(fake: FakePagerDuty, rotation: Rotation, now: datetime) 
     ]
     hour = timedelta(hours=1)
     prefix = f"PD{rotation.pk:02d}"
+    effective = effective_schedule(rotation, now - 2 * timedelta(days=2), now)
+
+    def primary_at(when: datetime) -> str | None:
+        """The PagerDuty user of whoever held primary then: they acknowledged it."""
+        stretch = effective.holder(Duty.PRIMARY, when)
+        person = effective.person(stretch.member) if stretch else None
+        return user_ids.get(person.pk) if person else None
+
     fake.add_incident(f"{prefix}A", "API 5xx rate above 2%", api, now - 2 * hour)
     fake.add_incident(
         f"{prefix}B", "Checkout latency p99 over 3 s", web, now - 30 * hour, priority="P2",
         acknowledged_at=now - 30 * hour + timedelta(minutes=4), resolved_at=now - 28 * hour,
+        acknowledged_by=primary_at(now - 30 * hour),
     )  # fmt: skip
     fake.add_incident(
         f"{prefix}C", "Certificate expires in 14 days", web, now - 20 * hour, urgency="low",
-        acknowledged_at=now - 19 * hour,
+        acknowledged_at=now - 19 * hour, acknowledged_by=primary_at(now - 20 * hour),
     )  # fmt: skip
     fake.add_incident(
         f"{prefix}D", "Payments queue backlog", api, now - 5 * hour, priority="P1",
         acknowledged_at=now - 5 * hour + timedelta(minutes=2),
+        acknowledged_by=primary_at(now - 5 * hour),
     )  # fmt: skip
 
 
