@@ -140,17 +140,27 @@ def my_covers(engineer: Engineer, *, manager: bool = False) -> dict[str, object]
     """What /me/ shows of covers: asks and offers waiting for me, mine waiting for others,
     covers I give, and flagged covers I am in."""
     now = timezone.now()
-    live = CoverRequest.objects.filter(ends_at__gt=now).select_related(
-        "rotation", "covered", "taker"
+    # One query for every live request naming me, sorted below: /me/ reads many rooms.
+    mine = list(
+        CoverRequest.objects.filter(Q(covered=engineer) | Q(taker=engineer), ends_at__gt=now)
+        .select_related("rotation", "covered", "taker")
+        .order_by("starts_at", "pk")
     )
-    is_open = Q(status=CoverStatus.OPEN)
-    to_me = Q(kind=CoverKind.OFFER, covered=engineer) | Q(kind=CoverKind.ASK, taker=engineer)
-    by_me = Q(kind=CoverKind.ASK, covered=engineer) | Q(kind=CoverKind.OFFER, taker=engineer)
+    is_open = [r for r in mine if r.status == CoverStatus.OPEN]
+    accepted = [r for r in mine if r.status == CoverStatus.ACCEPTED]
+
+    def waits_for(r: CoverRequest) -> int | None:
+        """Whose answer an open request waits for: an ask's taker, an offer's covered."""
+        return r.taker_id if r.kind == CoverKind.ASK else r.covered_id
+
+    def made_by(r: CoverRequest) -> int | None:
+        return r.covered_id if r.kind == CoverKind.ASK else r.taker_id
+
     return {
-        "covers_to_me": list(live.filter(is_open & to_me)),
-        "covers_by_me": list(live.filter(is_open & by_me)),
-        "covers_i_give": list(live.filter(status=CoverStatus.ACCEPTED, taker=engineer)),
-        "covers_for_me": list(live.filter(status=CoverStatus.ACCEPTED, covered=engineer)),
+        "covers_to_me": [r for r in is_open if waits_for(r) == engineer.pk],
+        "covers_by_me": [r for r in is_open if made_by(r) == engineer.pk],
+        "covers_i_give": [r for r in accepted if r.taker_id == engineer.pk],
+        "covers_for_me": [r for r in accepted if r.covered_id == engineer.pk],
         "flagged_covers": flagged_covers(engineer, manager, now),
     }
 
