@@ -42,6 +42,11 @@ def triage_due(day: date, due_at: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, due_at, zone)
 
 
+def is_business_day(day: date, holidays: Collection[date]) -> bool:
+    """Monday to Friday and not a holiday: a day someone triages."""
+    return day.weekday() < SATURDAY and day not in holidays
+
+
 def triage_days(
     start: datetime, end: datetime, zone: ZoneInfo, due_at: time, holidays: Collection[date]
 ) -> list[date]:
@@ -52,7 +57,5 @@ def triage_days(
     return [
         day
         for day in days
-        if day.weekday() < SATURDAY
-        and day not in holidays
-        and start <= triage_due(day, due_at, zone) < end
+        if is_business_day(day, holidays) and start <= triage_due(day, due_at, zone) < end
     ]

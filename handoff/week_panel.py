@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -17,8 +18,6 @@ from handoff.release import name_of
 from handoff.triage import DEFAULT_DUE_AT
 from portal.stamp import Stamps, pick, remember
 from rotation.oncall import OnCall, on_call_now
-
-SATURDAY = 5
 
 
 @dataclass(frozen=True)
@@ -55,11 +54,11 @@ def week_lines(answers: list[OnCall], now: datetime) -> list[WeekLine]:
         for s in WeekSetup.objects.filter(rotation_id__in=ids).select_related("release_runbook")
     }
     todays = {a.rotation.pk: now.astimezone(a.rotation.zone).date() for a in current}
-    holidays = set(
-        Holiday.objects.filter(rotation_id__in=ids, day__in=set(todays.values())).values_list(
-            "rotation_id", "day"
-        )
-    )
+    holidays: dict[int, set[date]] = defaultdict(set)
+    for rotation_id, day in Holiday.objects.filter(
+        rotation_id__in=ids, day__in=set(todays.values())
+    ).values_list("rotation_id", "day"):
+        holidays[rotation_id].add(day)
     ticks = {
         (t.rotation_id, t.day): t
         for t in TriageDay.objects.filter(
@@ -78,7 +77,7 @@ def week_lines(answers: list[OnCall], now: datetime) -> list[WeekLine]:
             done, total = 0, len(checklist.steps_from(runbook.body if runbook else None))
         due = days.triage_due(today, setup.triage_due_at if setup else DEFAULT_DUE_AT, zone)
         tick = ticks.get((pk, today))
-        if today.weekday() >= SATURDAY or (pk, today) in holidays:
+        if not days.is_business_day(today, holidays.get(pk, ())):
             state = "off"
         elif tick is not None:
             state = "done"

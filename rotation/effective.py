@@ -77,7 +77,8 @@ def effective_schedule(
     """The rotation's effective schedule: every stretch overlapping [start, end), whole.
 
     ``plan`` and ``overrides`` are for writers that check a schedule as it will be after their
-    write (``rotation.actions``); readers pass neither and get the stored state.
+    write (``rotation.actions``); readers pass neither and get the stored state, or pass the
+    stored ``plan`` they already read (the weekly summary) to read it once.
     """
     if plan is None and overrides is None:
         (found,) = effective_schedules([rotation], start, end)
